@@ -1,0 +1,54 @@
+"""The JSON API: one NinjaAPI, routers mounted per app, one domain-error handler."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from homesafe.common.errors import DomainError
+
+api = NinjaAPI(
+    title="homesafe API",
+    version="0.1.0",
+    description="Report hate incidents, follow them up with a reference code, run casework.",
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    body: dict[str, object] = {"error": exc.code, "message": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return api.create_response(request, body, status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "data")]
+        problems.append({"field": ".".join(loc), "message": str(err.get("msg", "invalid"))})
+    return api.create_response(
+        request,
+        {"error": "invalid", "message": "Some answers could not be accepted.", "problems": problems},
+        status=422,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request, {"error": "unauthenticated", "message": "Log in first."}, status=401
+    )
+
+
+def _mount() -> None:
+    from homesafe.reports.api import case_router, public_router
+
+    api.add_router("/reports", public_router)
+    api.add_router("/case", case_router)
+
+
+_mount()

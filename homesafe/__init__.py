@@ -1,0 +1,3 @@
+"""homesafe: a community safety platform."""
+
+__version__ = "0.1.0"

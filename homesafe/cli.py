@@ -1,0 +1,93 @@
+"""The `homesafe` command: serve, demo, audit, keys and Django's own management commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    _setup()
+    import uvicorn
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from homesafe.accounts.models import Organisation
+    from homesafe.demo import DEMO_PASSWORD, demo_logins
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if not Organisation.objects.exists():
+        print("Empty database: seeding the Wellington demo data (takes a few seconds)...")
+        call_command("demo", verbosity=0)
+    url = f"http://{args.host if ':' not in args.host else f'[{args.host}]'}:{args.port}/"
+    print(f"\nhomesafe {settings.HOMESAFE_VERSION} on {url}")
+    print(f"data directory: {settings.DATA_DIR}")
+    if Organisation.objects.filter(slug="rainbow-wellington").exists():
+        print(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+        for role, email in demo_logins():
+            print(f"  {role:<16} {email}")
+        print("Staff need a second factor: `homesafe demo-otp EMAIL` prints a current code.\n")
+    sys.stdout.flush()
+    uvicorn.run(
+        "config.asgi:application",
+        host=args.host,
+        port=args.port,
+        proxy_headers=bool(settings.TRUSTED_PROXY_COUNT),
+        forwarded_allow_ips="*" if settings.TRUSTED_PROXY_COUNT else None,
+        access_log=False,  # paths are safe, but query strings of the API docs are noise
+        log_level="info",
+    )
+    return 0
+
+
+def _manage(argv: list[str]) -> int:
+    _setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["homesafe manage", *argv])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="homesafe", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate, seed demo data if empty, and serve")
+    serve.add_argument("--host", default=os.environ.get("HOMESAFE_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("HOMESAFE_PORT", "8000")))
+    sub.add_parser("demo", help="(re)seed the Wellington demo data")
+    otp = sub.add_parser("demo-otp", help="print a current second-factor code of a demo account")
+    otp.add_argument("email")
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit.add_argument("action", choices=["verify"])
+    keys = sub.add_parser("keys", help="encryption key tools")
+    keys.add_argument("action", choices=["rotate", "status"])
+    sub.add_parser("manage", help="Django management commands", add_help=False)
+
+    if argv and argv[0] == "manage":
+        return _manage(argv[1:])
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "demo":
+        return _manage(["demo"])
+    if args.command == "demo-otp":
+        return _manage(["demo", "--otp", args.email])
+    if args.command == "audit":
+        return _manage(["audit", args.action])
+    if args.command == "keys":
+        return _manage(["keys", args.action])
+    parser.error("unknown command")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""Domain errors: services raise these; the API and views turn them into clear 4xx answers."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request the domain refuses. `code` is stable; `message` is for people."""
+
+    status = 400
+
+    def __init__(self, message: str, *, code: str = "invalid", field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+
+class NotFound(DomainError):
+    """The object does not exist or the caller may not know that it does."""
+
+    status = 404
+
+    def __init__(self, message: str = "Not found.") -> None:
+        super().__init__(message, code="not_found")
+
+
+class Forbidden(DomainError):
+    status = 403
+
+    def __init__(self, message: str, *, code: str = "forbidden") -> None:
+        super().__init__(message, code=code)
+
+
+class Conflict(DomainError):
+    status = 409
+
+    def __init__(self, message: str, *, code: str = "conflict") -> None:
+        super().__init__(message, code=code)

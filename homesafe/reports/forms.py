@@ -1,0 +1,99 @@
+"""Turning the multi-step web form's POST into ReportIn input, and errors back into fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import QueryDict
+from pydantic import ValidationError
+
+from homesafe.reports import taxonomy as tx
+from homesafe.reports.schemas import ReportIn
+
+MULTI = ["incident_types", "bias", "bias_indicators", "bias_perceived_by", "bystander_actions",
+         "support_wanted"]
+SINGLE = ["organisation", "reporter_role", "identity_level", "consent_police", "occurred_on",
+          "occurred_time", "place_text", "location_precision", "venue_type", "narrative",
+          "bias_other_text", "offenders_count", "offender_description", "relationship", "injuries",
+          "emotional_impact", "bystanders_count", "support_other"]
+YES_NO = ["consent_caseworkers", "consent_statistics", "bias_perceived", "bias_by_association"]
+CONTACT = ["name", "email", "phone", "channel", "safe_times", "language", "accessibility"]
+POLICE = ["contacted", "contact_method", "minutes_to_arrive", "alternative_offered",
+          "officer_attitude", "recording", "reference", "investigation"]
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get((value or "").strip().lower())
+
+
+def report_input_from_post(post: QueryDict) -> dict[str, Any]:
+    """A plain dict for ReportIn; empty answers are left out so they count as skipped."""
+    data: dict[str, Any] = {}
+    for name in SINGLE:
+        value = post.get(name, "").strip()
+        if value:
+            data[name] = value
+    for name in MULTI:
+        values = [v for v in post.getlist(name) if v]
+        if values:
+            data[name] = values
+    for name in YES_NO:
+        answer = _yes_no(post.get(name))
+        if answer is not None:
+            data[name] = answer
+    if post.get("occurred_approximate"):
+        data["occurred_approximate"] = True
+    contact = {f: post.get(f"contact_{f}", "").strip() for f in CONTACT}
+    contact = {k: v for k, v in contact.items() if v}
+    leave = _yes_no(post.get("contact_leave_message"))
+    if leave is not None:
+        contact["leave_message"] = leave
+    if data.get("identity_level") == "identified" and contact:
+        data["contact"] = contact
+    elif any(contact.get(k) for k in ("name", "email", "phone")):
+        data["contact"] = contact  # refused by ReportIn with a clear message
+    lat, lng = post.get("location_lat", "").strip(), post.get("location_lng", "").strip()
+    if lat or lng:
+        data["location"] = {"lat": lat, "lng": lng}
+    police: dict[str, Any] = {}
+    for name in POLICE:
+        value = post.get(f"police_{name}", "").strip()
+        if value:
+            police["police_reference" if name == "reference" else name] = value
+    help_answers = {
+        code: post.get(f"police_help_{code}", "").strip()
+        for code in tx.codes(tx.POLICE_HELP)
+        if post.get(f"police_help_{code}", "").strip()
+    }
+    if help_answers:
+        police["help_requested"] = help_answers
+    if police:
+        data["police"] = police
+    return data
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "__all__"
+    if parts[0] == "contact" and len(parts) > 1:
+        return f"contact_{parts[1]}"
+    if parts[0] == "location":
+        return "location"
+    if parts[0] == "police" and len(parts) > 1:
+        name = parts[1]
+        if name == "help_requested":
+            return "police_help"
+        return "police_reference" if name == "police_reference" else f"police_{name}"
+    return parts[0]
+
+
+def validate_report_post(post: QueryDict) -> tuple[ReportIn | None, dict[str, list[str]]]:
+    try:
+        return ReportIn.model_validate(report_input_from_post(post)), {}
+    except ValidationError as exc:
+        errors: dict[str, list[str]] = {}
+        for err in exc.errors():
+            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            errors.setdefault(field_name(tuple(err.get("loc", ()))), []).append(message)
+        return None, errors

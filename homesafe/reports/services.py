@@ -1,0 +1,277 @@
+"""Writes to reports: submitting, the mailbox, triage changes and notes. Each is atomic and
+audited; none logs or returns personal data beyond what its caller already holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from homesafe.accounts.models import CASE_ROLES, Organisation, User
+from homesafe.audit.services import audit_append
+from homesafe.common import geo
+from homesafe.common.errors import DomainError
+from homesafe.reports import codes
+from homesafe.reports import taxonomy as tx
+from homesafe.reports.models import CaseNote, Message, PoliceResponse, Report, ReportCode
+from homesafe.reports.schemas import ReportIn
+
+MULTI_FIELDS = {
+    "incident_types": "incident_type",
+    "bias": "bias",
+    "bias_indicators": "bias_indicator",
+    "bias_perceived_by": "bias_perceived_by",
+    "bystander_actions": "bystander_action",
+    "support_wanted": "support_wanted",
+}
+
+
+@dataclass(frozen=True)
+class SubmittedReport:
+    report: Report
+    reference_code: str
+
+
+def _organisation_for(slug: str | None) -> Organisation:
+    if slug:
+        org = Organisation.objects.filter(slug=slug).first()
+        if org is None:
+            raise DomainError(_("That organisation does not exist."), field="organisation")
+        return org
+    org = Organisation.objects.order_by("id").first()
+    if org is None:
+        raise DomainError(_("No organisation is taking reports yet."), code="no_organisation")
+    return org
+
+
+def _blank(value: str | None) -> str | None:
+    return value or None
+
+
+def report_submit(
+    *, data: ReportIn, user: User | None = None, reported_at: dt.datetime | None = None
+) -> SubmittedReport:
+    """File a report. Returns it with its reference code, which is shown once and never stored."""
+    org = _organisation_for(data.organisation)
+    report = Report(
+        id=uuid.uuid4(),
+        organisation=org,
+        reporter_role=data.reporter_role,
+        identity_level=data.identity_level,
+        consent_caseworkers=data.consent_caseworkers,
+        consent_police=data.consent_police,
+        consent_statistics=data.consent_statistics,
+        occurred_on=data.occurred_on,
+        occurred_time=data.occurred_time,
+        occurred_approximate=data.occurred_approximate,
+        reported_at=reported_at or timezone.now(),
+        place_text=_blank(data.place_text),
+        venue_type=data.venue_type or "",
+        narrative=_blank(data.narrative),
+        bias_other_text=_blank(data.bias_other_text),
+        bias_perceived=data.bias_perceived,
+        bias_by_association=data.bias_by_association,
+        offenders_count=data.offenders_count or "",
+        offender_description=_blank(data.offender_description),
+        relationship=data.relationship or "",
+        injuries=data.injuries or "",
+        emotional_impact=_blank(data.emotional_impact),
+        bystanders_count=data.bystanders_count,
+        support_other=_blank(data.support_other),
+    )
+    # Only an identified reporter who is logged in is linked to their account.
+    if data.identity_level == "identified" and user is not None and user.is_authenticated:
+        report.reporter_user = user
+    if data.identity_level == "identified" and data.contact is not None:
+        report.contact = {k: v for k, v in data.contact.model_dump().items() if v not in (None, "")}
+
+    precision = "withhold"
+    if data.location is not None:
+        precision = data.location_precision or "about_100m"
+        kept = geo.apply_precision(geo.Point(data.location.lat, data.location.lng), precision)
+        if kept is not None:
+            report.point = {"lat": kept.lat, "lng": kept.lng}
+            report.h3_cell = geo.cell_int(kept)
+    report.location_precision = precision
+    if "physical_assault" in data.incident_types or "sexual_assault" in data.incident_types:
+        report.priority = "high"
+    if data.injuries == "hospitalised":
+        report.priority = "urgent"
+    report.priority_rank = tx.PRIORITY_RANK[report.priority]
+
+    for _attempt in range(3):
+        code = codes.new_code()
+        report.code_hash = codes.code_hash(code) or ""
+        try:
+            with transaction.atomic():
+                report.save(force_insert=True)
+                ReportCode.objects.bulk_create(
+                    ReportCode(report=report, dimension=dimension, code=value)
+                    for field, dimension in MULTI_FIELDS.items()
+                    for value in getattr(data, field)
+                )
+                if data.police is not None and not data.police.is_empty():
+                    _police_entry(report, data, entered_by="reporter", author=None)
+                audit_append(
+                    action="report.submit",
+                    object_type="report",
+                    object_id=report.pk,
+                    actor_kind="reporter",
+                    organisation_id=org.pk,
+                    data={"role": data.reporter_role, "identity": data.identity_level},
+                )
+            return SubmittedReport(report=report, reference_code=code)
+        except IntegrityError:
+            # A reference-code collision (80 bits: astronomically unlikely); draw again.
+            report._state.adding = True
+            continue
+    raise DomainError(_("Could not file the report. Please try again."), code="retry")
+
+
+def _police_entry(report: Report, data: ReportIn, *, entered_by: str, author: User | None) -> None:
+    police = data.police
+    assert police is not None
+    PoliceResponse.objects.create(
+        id=uuid.uuid4(),
+        report=report,
+        entered_by=entered_by,
+        author=author,
+        contacted=police.contacted or "",
+        contact_method=police.contact_method or "",
+        minutes_to_arrive=police.minutes_to_arrive,
+        help_requested=dict(police.help_requested),
+        alternative_offered=_blank(police.alternative_offered),
+        officer_attitude=police.officer_attitude or "",
+        recording=police.recording or "",
+        police_reference=_blank(police.police_reference),
+        investigation=police.investigation or "",
+    )
+
+
+def mailbox_post_by_reporter(*, report: Report, body: str) -> Message:
+    """The reporter writes to their caseworkers (identified by the code, not an account)."""
+    body = body.strip()
+    if not body:
+        raise DomainError(_("Write a message first."), field="body")
+    with transaction.atomic():
+        message = Message.objects.create(
+            id=uuid.uuid4(), report=report, sender=Message.FROM_REPORTER, body=body
+        )
+        Report.objects.filter(pk=report.pk).update(
+            last_reporter_message_at=message.created_at, updated_at=message.created_at
+        )
+        audit_append(
+            action="mailbox.reporter_message",
+            object_type="report",
+            object_id=report.pk,
+            actor_kind="reporter",
+            organisation_id=report.organisation_id,
+            data={"message": str(message.pk)},
+        )
+    return message
+
+
+def mailbox_post_by_caseworker(*, report: Report, user: User, body: str) -> Message:
+    """A caseworker replies; the reporter reads it with their code."""
+    body = body.strip()
+    if not body:
+        raise DomainError(_("Write a message first."), field="body")
+    with transaction.atomic():
+        message = Message.objects.create(
+            id=uuid.uuid4(), report=report, sender=Message.FROM_CASEWORKER, author=user, body=body
+        )
+        Report.objects.filter(pk=report.pk).update(updated_at=message.created_at)
+        audit_append(
+            action="mailbox.caseworker_message",
+            object_type="report",
+            object_id=report.pk,
+            actor=user,
+            organisation_id=report.organisation_id,
+            data={"message": str(message.pk)},
+        )
+    return message
+
+
+def report_update(
+    *,
+    report: Report,
+    user: User,
+    status: str | None = None,
+    priority: str | None = None,
+    assignee_id: int | None = None,
+) -> Report:
+    """Triage: change status, priority or assignee (0 clears it). Each change is audited."""
+    changes: dict[str, Any] = {}
+    if status is not None and status != report.status:
+        if status not in tx.codes(tx.STATUSES):
+            raise DomainError(_("Unknown status."), field="status")
+        changes["status"] = (report.status, status)
+        report.status = status
+    if priority is not None and priority != report.priority:
+        if priority not in tx.codes(tx.PRIORITIES):
+            raise DomainError(_("Unknown priority."), field="priority")
+        changes["priority"] = (report.priority, priority)
+        report.priority = priority
+        report.priority_rank = tx.PRIORITY_RANK[priority]
+    if assignee_id is not None:
+        new_assignee = None
+        if assignee_id:
+            new_assignee = (
+                User.objects.filter(
+                    pk=assignee_id,
+                    is_active=True,
+                    memberships__organisation_id=report.organisation_id,
+                    memberships__role__in=list(CASE_ROLES),
+                )
+                .distinct()
+                .first()
+            )
+            if new_assignee is None:
+                raise DomainError(
+                    _("The assignee must be a caseworker of this organisation."),
+                    field="assignee_id",
+                )
+        if (new_assignee.pk if new_assignee else None) != report.assignee_id:
+            changes["assignee"] = (report.assignee_id, new_assignee.pk if new_assignee else None)
+            report.assignee = new_assignee
+    if not changes:
+        return report
+    report.updated_at = timezone.now()
+    with transaction.atomic():
+        report.save(
+            update_fields=["status", "priority", "priority_rank", "assignee", "updated_at"]
+        )
+        for what, (old, new) in changes.items():
+            audit_append(
+                action=f"report.{what}_change",
+                object_type="report",
+                object_id=report.pk,
+                actor=user,
+                organisation_id=report.organisation_id,
+                data={"from": old, "to": new},
+            )
+    return report
+
+
+def case_note_add(*, report: Report, user: User, body: str) -> CaseNote:
+    """An internal note, visible to the organisation's caseworkers only."""
+    body = body.strip()
+    if not body:
+        raise DomainError(_("Write the note first."), field="body")
+    with transaction.atomic():
+        note = CaseNote.objects.create(id=uuid.uuid4(), report=report, author=user, body=body)
+        audit_append(
+            action="report.note_add",
+            object_type="report",
+            object_id=report.pk,
+            actor=user,
+            organisation_id=report.organisation_id,
+            data={"note": str(note.pk)},
+        )
+    return note
+

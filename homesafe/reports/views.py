@@ -1,0 +1,267 @@
+"""Web pages for reporting, following up with a code, and casework. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
+
+from homesafe.accounts.models import Organisation
+from homesafe.accounts.selectors import has_case_role, has_confirmed_totp, has_staff_role
+from homesafe.audit.services import audit_append
+from homesafe.common import geo
+from homesafe.common.errors import DomainError, NotFound
+from homesafe.common.views import rate_limited
+from homesafe.reports import selectors, services
+from homesafe.reports import taxonomy as tx
+from homesafe.reports.access import (
+    access_report,
+    access_report_by_code,
+    access_report_by_followup,
+    is_verified,
+)
+from homesafe.reports.forms import validate_report_post
+
+FOLLOWUP_KEY = "homesafe_followup"
+FOLLOWUP_SECONDS = 30 * 60
+
+FRIENDLY = {
+    "reporter_role": _("Tell us how you are connected to what happened: this is the one question we need."),
+}
+
+
+def _form_context(values: Any = None, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {
+        "tx": tx,
+        "values": values,
+        "errors": errors or {},
+        "organisations": list(Organisation.objects.order_by("name").values("slug", "name")),
+        "help_rows": tx.POLICE_HELP,
+        "today": dt.date.today().isoformat(),  # noqa: DTZ011 - only a max= hint for the picker
+    }
+
+
+def report_form(request: HttpRequest) -> HttpResponse:
+    """The multi-step report form. Posting it files the report and shows the code once."""
+    if request.method != "POST":
+        return render(request, "reports/form.html", _form_context())
+    if is_ratelimited(request, group="report-submit", key="ip", rate="20/h", increment=True):
+        return rate_limited(request)
+    data, errors = validate_report_post(request.POST)
+    if data is not None:
+        try:
+            user = request.user if request.user.is_authenticated else None
+            submitted = services.report_submit(data=data, user=user)  # type: ignore[arg-type]
+        except DomainError as exc:
+            errors = {exc.field or "__all__": [exc.message]}
+        else:
+            return render(request, "reports/submitted.html",
+                          {"code": submitted.reference_code, "report": submitted.report},
+                          status=201)
+    for field, message in FRIENDLY.items():
+        if field in errors:
+            errors[field] = [str(message)]
+    context = _form_context(request.POST, errors)
+    return render(request, "reports/form.html", context, status=400)
+
+
+def _followup_report(request: HttpRequest) -> Any:
+    held = request.session.get(FOLLOWUP_KEY)
+    if not held or time.time() - float(held.get("at", 0)) > FOLLOWUP_SECONDS:
+        request.session.pop(FOLLOWUP_KEY, None)
+        return None
+    try:
+        return access_report_by_followup(held.get("id"))
+    except NotFound:
+        request.session.pop(FOLLOWUP_KEY, None)
+        return None
+
+
+def followup(request: HttpRequest) -> HttpResponse:
+    """Enter a reference code (POST only, never a URL) to see status and the mailbox."""
+    error = None
+    if request.method == "POST" and "code" in request.POST:
+        if is_ratelimited(request, group="report-code", key="ip", rate="30/10m", increment=True):
+            return rate_limited(request)
+        try:
+            report = access_report_by_code(request.POST.get("code", "")[:64])
+        except NotFound as exc:
+            error = exc.message
+        else:
+            request.session.cycle_key()
+            request.session[FOLLOWUP_KEY] = {"id": str(report.pk), "at": time.time()}
+            return redirect("report_followup")
+    report = _followup_report(request)
+    if report is None:
+        return render(request, "reports/followup_code.html", {"error": error},
+                      status=404 if error else 200)
+    request.session[FOLLOWUP_KEY]["at"] = time.time()
+    request.session.modified = True
+    return render(request, "reports/followup.html", {
+        "report": report,
+        "status_label": selectors.status_label(report.status),
+        "messages_list": selectors.report_messages(report),
+    })
+
+
+@require_POST
+def followup_message(request: HttpRequest) -> HttpResponse:
+    report = _followup_report(request)
+    if report is None:
+        return redirect("report_followup")
+    try:
+        services.mailbox_post_by_reporter(report=report, body=request.POST.get("body", ""))
+    except DomainError as exc:
+        return render(request, "reports/followup.html", {
+            "report": report, "status_label": selectors.status_label(report.status),
+            "messages_list": selectors.report_messages(report), "error": exc.message,
+        }, status=400)
+    return redirect(f"{reverse('report_followup')}#mailbox")
+
+
+@require_POST
+def followup_forget(request: HttpRequest) -> HttpResponse:
+    request.session.pop(FOLLOWUP_KEY, None)
+    return redirect("report_followup")
+
+
+# --- casework --------------------------------------------------------------------------------
+
+def case_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in, holding a case role, and past the second factor; else login, MFA or 404."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect(f"{reverse('accounts:login')}?next={request.path}")
+        if has_staff_role(user) and not is_verified(user):
+            target = "accounts:mfa_verify" if has_confirmed_totp(user) else "accounts:mfa_setup"
+            return redirect(f"{reverse(target)}?next={request.path}")
+        if not has_case_role(user):
+            raise Http404()
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _date_or_none(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _choice_or_none(value: str | None, choices: tx.Choices) -> str | None:
+    return value if value in tx.codes(choices) else None
+
+
+@case_staff_required
+def case_queue(request: HttpRequest) -> HttpResponse:
+    g = request.GET
+    filters = selectors.QueueFilters(
+        status=_choice_or_none(g.get("status"), tx.STATUSES),
+        priority=_choice_or_none(g.get("priority"), tx.PRIORITIES),
+        bias=_choice_or_none(g.get("bias"), tx.BIAS_MOTIVATIONS),
+        incident_type=_choice_or_none(g.get("incident_type"), tx.INCIDENT_TYPES),
+        date_from=_date_or_none(g.get("date_from")),
+        date_to=_date_or_none(g.get("date_to")),
+        assignee=g.get("assignee") if g.get("assignee") in ("me", "none") else None,
+    )
+    page = Paginator(selectors.case_queue(request.user, filters), 25).get_page(g.get("page"))
+    audit_append(action="queue.view", object_type="queue", object_id="-", actor=request.user,
+                 data={"page": page.number, "shown": len(page.object_list)})
+    query = g.copy()
+    query.pop("page", None)
+    template = "reports/_queue_rows.html" if request.headers.get("HX-Request") else "reports/queue.html"
+    return render(request, template, {
+        "page": page, "filters": filters, "tx": tx, "query": query.urlencode(),
+    })
+
+
+def _case_context(request: HttpRequest, report: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "report": report,
+        "tx": tx,
+        "cell": geo.cell_str(report.h3_cell) if report.h3_cell is not None else "",
+        "codes": {dim: report.codes_for(dim) for dim in tx.MULTI_DIMENSIONS},
+        "police": list(report.police_responses.order_by("created_at")),
+        "messages_list": selectors.report_messages(report),
+        "notes": list(selectors.report_notes(report)),
+        "caseworkers": selectors.organisation_caseworkers(report.organisation_id),
+        **extra,
+    }
+
+
+@case_staff_required
+def case_detail(request: HttpRequest, report_id: str) -> HttpResponse:
+    try:
+        report = access_report(request.user, report_id)
+    except NotFound:
+        raise Http404()
+    return render(request, "reports/case.html", _case_context(request, report))
+
+
+def _case_action(action: Callable[[HttpRequest, Any], None]) -> Callable[..., HttpResponse]:
+    @case_staff_required
+    @require_POST
+    @wraps(action)
+    def view(request: HttpRequest, report_id: str) -> HttpResponse:
+        try:
+            report = access_report(request.user, report_id, purpose=action.__name__)
+        except NotFound:
+            raise Http404()
+        try:
+            action(request, report)
+        except DomainError as exc:
+            return render(request, "reports/case.html",
+                          _case_context(request, report, error=exc.message), status=400)
+        return redirect("case_detail", report_id=report.pk)
+
+    return view
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        raise DomainError(_("Choose someone from the list."), field="assignee_id")
+
+
+@_case_action
+def update(request: HttpRequest, report: Any) -> None:
+    status = request.POST.get("status") or None
+    priority = request.POST.get("priority") or None
+    if status and status not in tx.codes(tx.STATUSES):
+        raise DomainError(_("Unknown status."), field="status")
+    if priority and priority not in tx.codes(tx.PRIORITIES):
+        raise DomainError(_("Unknown priority."), field="priority")
+    services.report_update(report=report, user=request.user,  # type: ignore[arg-type]
+                           status=status, priority=priority,
+                           assignee_id=_int_or_none(request.POST.get("assignee_id")))
+
+
+@_case_action
+def note(request: HttpRequest, report: Any) -> None:
+    body = request.POST.get("body", "")
+    if len(body) > 20000:
+        raise DomainError(_("The note is too long."), field="body")
+    services.case_note_add(report=report, user=request.user, body=body)  # type: ignore[arg-type]
+
+
+@_case_action
+def reply(request: HttpRequest, report: Any) -> None:
+    body = request.POST.get("body", "")
+    if len(body) > 20000:
+        raise DomainError(_("The message is too long."), field="body")
+    services.mailbox_post_by_caseworker(report=report, user=request.user, body=body)  # type: ignore[arg-type]
