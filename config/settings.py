@@ -242,6 +242,9 @@ HOMESAFE_DEFAULT_TIMEZONE = env_str("HOMESAFE_TIMEZONE", "Pacific/Auckland")
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    # WhiteNoise serves straight from the apps' static folders here; it only wants the root to exist.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -8,11 +8,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
@@ -36,18 +39,37 @@ FOLLOWUP_KEY = "homesafe_followup"
 FOLLOWUP_SECONDS = 30 * 60
 
 FRIENDLY = {
-    "reporter_role": _("Tell us how you are connected to what happened: this is the one question we need."),
+    "reporter_role": _lazy("Tell us how you are connected to what happened: this is the one question we need."),
 }
 
 
+YES_NO: tx.Choices = [("yes", _lazy("Yes")), ("no", _lazy("No"))]
+CONTACT_FIELDS = [
+    ("contact_name", _lazy("Name (or what we should call you)"), "text", "name"),
+    ("contact_email", _lazy("Email"), "email", "email"),
+    ("contact_phone", _lazy("Phone"), "tel", "tel"),
+    ("contact_safe_times", _lazy("When is it safe to contact you?"), "text", "off"),
+    ("contact_language", _lazy("Preferred language"), "text", "off"),
+    ("contact_accessibility", _lazy("Accessibility needs"), "text", "off"),
+]
+
+
 def _form_context(values: Any = None, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    help_selected = {
+        code: values.get(f"police_help_{code}", "") if values is not None else ""
+        for code in tx.codes(tx.POLICE_HELP)
+    }
     return {
         "tx": tx,
         "values": values,
         "errors": errors or {},
         "organisations": list(Organisation.objects.order_by("name").values("slug", "name")),
         "help_rows": tx.POLICE_HELP,
-        "today": dt.date.today().isoformat(),  # noqa: DTZ011 - only a max= hint for the picker
+        "help_selected": help_selected,
+        "yes_no": YES_NO,
+        "contact_fields": CONTACT_FIELDS,
+        "map_tiles": settings.MAP_TILE_URL,
+        "today": timezone.localdate().isoformat(),
     }
 
 
