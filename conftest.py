@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-# Tests never touch a developer's real data directory or key file.
-_TEST_DIR = tempfile.mkdtemp(prefix="homesafe-test-")
-os.environ.setdefault("HOMESAFE_DATA_DIR", _TEST_DIR)
-os.environ.setdefault("HOMESAFE_RATELIMIT", "0")
-
-
-def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
-    shutil.rmtree(_TEST_DIR, ignore_errors=True)
+# homesafe/common/pytest_env.py (loaded with -p, see pyproject) gives each run its own data dir.
 
 
 @pytest.fixture(autouse=True)
@@ -96,3 +87,93 @@ def login_verified(client: Any, user: Any) -> Any:
 @pytest.fixture
 def verified_login() -> Any:
     return login_verified
+
+
+# --- real servers and a real browser ---------------------------------------------------------
+
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "test-artifacts")
+CHROMIUM = os.environ.get("HOMESAFE_CHROMIUM", "/usr/bin/chromium")
+
+
+class AsgiServer:
+    """homesafe's ASGI app served by a real uvicorn on a loopback port, in a thread."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from config.asgi import application
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(application, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off", ws="websockets-sansio")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def asgi_server(transactional_db: Any) -> Iterator[AsgiServer]:
+    """A live uvicorn over the test database (transactional: other threads see the data)."""
+    server = AsgiServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (Playwright cannot download browsers here)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/test, which installs it")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"],
+        )
+        yield browser
+        browser.close()
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+         "is_mobile": True, "has_touch": True}
+
+
+def screenshot(page: Any, name: str) -> str:
+    os.makedirs(os.path.join(ARTIFACTS, "screenshots"), exist_ok=True)
+    path = os.path.join(ARTIFACTS, "screenshots", f"{name}.png")
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+def axe_violations(page: Any, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[Any]:
+    """Run axe-core (from node_modules) in the page; return violations of the given impacts."""
+    source_path = os.path.join(os.path.dirname(__file__), "node_modules", "axe-core", "axe.min.js")
+    if not os.path.exists(source_path):
+        pytest.fail("node_modules/axe-core is missing: run scripts/test, which runs npm ci")
+    with open(source_path, encoding="utf-8") as fh:
+        page.evaluate(fh.read())
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [v for v in result["violations"] if v.get("impact") in impacts]

@@ -98,6 +98,11 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Concurrent test runs on one server each get their own test database.
+    if os.environ.get("HOMESAFE_TEST_DB_SUFFIX"):
+        DATABASES["default"]["TEST"] = {
+            "NAME": f"test_{DATABASES['default']['NAME']}_{os.environ['HOMESAFE_TEST_DB_SUFFIX']}"
+        }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -189,7 +194,7 @@ AXES_VERBOSE = False
 
 # --- security headers ---------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_REFERRER_POLICY = "same-origin"  # no-referrer makes browsers send Origin: null
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
@@ -241,6 +246,7 @@ HOMESAFE_DEFAULT_TIMEZONE = env_str("HOMESAFE_TIMEZONE", "Pacific/Auckland")
 # --- static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     # WhiteNoise serves straight from the apps' static folders here; it only wants the root to exist.

@@ -70,4 +70,5 @@ def label_for(code: str, dimension: str) -> str:
     """The translated label of a multi-select code, e.g. {{ "gay"|label_for:"bias" }}."""
     from homesafe.reports import taxonomy as tx
 
-    return tx.label(tx.MULTI_DIMENSIONS.get(dimension, []), code) or code
+    extra = {"police_help": tx.POLICE_HELP, "help_answer": tx.POLICE_HELP_ANSWERS}
+    return tx.label(tx.MULTI_DIMENSIONS.get(dimension) or extra.get(dimension, []), code) or code
