@@ -159,6 +159,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if env_bool("HOMESAFE_TEST_QUICK_HASHING", False) and not PRODUCTION:
+    PASSWORD_HASHERS.insert(0, "homesafe.common.hashers.QuickArgon2PasswordHasher")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {

@@ -14,6 +14,7 @@ if "HOMESAFE_TEST_DATA_DIR" not in os.environ:
     atexit.register(shutil.rmtree, _dir, True)
 os.environ["HOMESAFE_DATA_DIR"] = os.environ["HOMESAFE_TEST_DATA_DIR"]
 os.environ.setdefault("HOMESAFE_RATELIMIT", "0")
+os.environ.setdefault("HOMESAFE_TEST_QUICK_HASHING", "1")
 os.environ.setdefault("HOMESAFE_TEST_DB_SUFFIX", str(os.getpid()))
 os.environ.pop("HOMESAFE_ENCRYPTION_KEYS", None)
 os.environ.pop("HOMESAFE_PRODUCTION", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from homesafe.reports import taxonomy as tx
@@ -88,12 +89,37 @@ def field_name(loc: tuple[Any, ...]) -> str:
     return parts[0]
 
 
+def friendly_message(err: Any) -> str:
+    """Plain words for a validation error, as a person filling the form would need them."""
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind in ("literal_error", "enum"):
+        return _("Choose one of the options given.")
+    if kind == "missing":
+        return _("This answer is needed.")
+    if kind == "string_too_long":
+        return _("This is too long: at most %(n)s characters.") % {"n": ctx.get("max_length")}
+    if kind in ("int_parsing", "float_parsing", "int_from_float"):
+        return _("Enter a number.")
+    if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
+        return _("That number is out of range.")
+    if kind.startswith(("date_", "time_")):
+        return _("Enter a real date or time.")
+    if kind == "too_long":
+        return _("Too many answers chosen.")
+    if kind == "string_pattern_mismatch":
+        return _("That doesn't look right. Check it and try again.")
+    if kind == "value_error":
+        return str(err.get("msg", "")).removeprefix("Value error, ")
+    return _("This answer could not be accepted.")
+
+
 def validate_report_post(post: QueryDict) -> tuple[ReportIn | None, dict[str, list[str]]]:
     try:
         return ReportIn.model_validate(report_input_from_post(post)), {}
     except ValidationError as exc:
         errors: dict[str, list[str]] = {}
         for err in exc.errors():
-            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            message = friendly_message(err)
             errors.setdefault(field_name(tuple(err.get("loc", ()))), []).append(message)
         return None, errors

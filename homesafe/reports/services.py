@@ -275,3 +275,38 @@ def case_note_add(*, report: Report, user: User, body: str) -> CaseNote:
         )
     return note
 
+
+
+def report_consent_change(
+    *,
+    report: Report,
+    consent_caseworkers: bool,
+    consent_police: str,
+    consent_statistics: bool,
+) -> Report:
+    """The reporter changes who may see their report; it takes effect at once."""
+    if consent_police not in tx.codes(tx.CONSENT_POLICE):
+        raise DomainError(_("Unknown choice for sharing with police."), field="consent_police")
+    if report.identity_level == "anonymous" and consent_police == "identifiable":
+        raise DomainError(
+            _("An anonymous report cannot be shared with police identifiably."),
+            field="consent_police",
+        )
+    before = (report.consent_caseworkers, report.consent_police, report.consent_statistics)
+    after = (consent_caseworkers, consent_police, consent_statistics)
+    if before == after:
+        return report
+    report.consent_caseworkers, report.consent_police, report.consent_statistics = after
+    report.updated_at = timezone.now()
+    with transaction.atomic():
+        report.save(update_fields=["consent_caseworkers", "consent_police",
+                                   "consent_statistics", "updated_at"])
+        audit_append(
+            action="report.consent_change",
+            object_type="report",
+            object_id=report.pk,
+            actor_kind="reporter",
+            organisation_id=report.organisation_id,
+            data={"from": list(before), "to": list(after)},
+        )
+    return report

@@ -109,6 +109,19 @@ def _followup_report(request: HttpRequest) -> Any:
         return None
 
 
+def _followup_context(report: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "report": report,
+        "status_label": selectors.status_label(report.status),
+        "messages_list": selectors.report_messages(report),
+        "consent_police_choices": [
+            (c, lab) for c, lab in tx.CONSENT_POLICE
+            if not (report.identity_level == "anonymous" and c == "identifiable")
+        ],
+        **extra,
+    }
+
+
 def followup(request: HttpRequest) -> HttpResponse:
     """Enter a reference code (POST only, never a URL) to see status and the mailbox."""
     error = None
@@ -129,11 +142,7 @@ def followup(request: HttpRequest) -> HttpResponse:
                       status=404 if error else 200)
     request.session[FOLLOWUP_KEY]["at"] = time.time()
     request.session.modified = True
-    return render(request, "reports/followup.html", {
-        "report": report,
-        "status_label": selectors.status_label(report.status),
-        "messages_list": selectors.report_messages(report),
-    })
+    return render(request, "reports/followup.html", _followup_context(report))
 
 
 @require_POST
@@ -144,11 +153,33 @@ def followup_message(request: HttpRequest) -> HttpResponse:
     try:
         services.mailbox_post_by_reporter(report=report, body=request.POST.get("body", ""))
     except DomainError as exc:
-        return render(request, "reports/followup.html", {
-            "report": report, "status_label": selectors.status_label(report.status),
-            "messages_list": selectors.report_messages(report), "error": exc.message,
-        }, status=400)
+        return render(request, "reports/followup.html",
+                      _followup_context(report, error=exc.message), status=400)
     return redirect(f"{reverse('report_followup')}#mailbox")
+
+
+@require_POST
+def followup_consent(request: HttpRequest) -> HttpResponse:
+    report = _followup_report(request)
+    if report is None:
+        return redirect("report_followup")
+    answers = {k: request.POST.get(k, "") for k in
+               ("consent_caseworkers", "consent_police", "consent_statistics")}
+    try:
+        if answers["consent_caseworkers"] not in ("yes", "no") or answers[
+            "consent_statistics"
+        ] not in ("yes", "no"):
+            raise DomainError(_("Answer each question with yes or no."))
+        services.report_consent_change(
+            report=report,
+            consent_caseworkers=answers["consent_caseworkers"] == "yes",
+            consent_police=answers["consent_police"],
+            consent_statistics=answers["consent_statistics"] == "yes",
+        )
+    except DomainError as exc:
+        return render(request, "reports/followup.html",
+                      _followup_context(report, consent_error=exc.message), status=400)
+    return redirect(f"{reverse('report_followup')}#consent")
 
 
 @require_POST
