@@ -21,16 +21,16 @@ def _serve(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     from homesafe.accounts.models import Organisation
-    from homesafe.demo import DEMO_PASSWORD, demo_logins
+    from homesafe.demo import DEMO_ORG_SLUG, DEMO_PASSWORD, demo_logins
 
     call_command("migrate", interactive=False, verbosity=0)
-    if not Organisation.objects.exists():
+    if not Organisation.objects.exists() and not settings.PRODUCTION:
         print("Empty database: seeding the Wellington demo data (takes a few seconds)...")
         call_command("demo", verbosity=0)
     url = f"http://{args.host if ':' not in args.host else f'[{args.host}]'}:{args.port}/"
     print(f"\nhomesafe {settings.HOMESAFE_VERSION} on {url}")
     print(f"data directory: {settings.DATA_DIR}")
-    if Organisation.objects.filter(slug="rainbow-wellington").exists():
+    if not settings.PRODUCTION and Organisation.objects.filter(slug=DEMO_ORG_SLUG).exists():
         print(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for role, email in demo_logins():
             print(f"  {role:<16} {email}")
@@ -42,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         proxy_headers=bool(settings.TRUSTED_PROXY_COUNT),
         forwarded_allow_ips="*" if settings.TRUSTED_PROXY_COUNT else None,
+        lifespan="off",
         access_log=False,  # paths are safe, but query strings of the API docs are noise
         log_level="info",
     )

@@ -22,6 +22,7 @@ from django.conf import settings
 
 FORMAT_VERSION = 1
 NONCE_BYTES = 12
+TAG_BYTES = 16
 
 
 class DecryptionError(Exception):
@@ -47,6 +48,8 @@ class Keyring:
         key = self.keys.get(kid)
         if key is None:
             raise DecryptionError("ciphertext made with a key that is not loaded")
+        if len(blob) < 2 + kid_len + NONCE_BYTES + TAG_BYTES:
+            raise DecryptionError("ciphertext is truncated")
         nonce = blob[2 + kid_len : 2 + kid_len + NONCE_BYTES]
         try:
             return AESGCM(key).decrypt(nonce, blob[2 + kid_len + NONCE_BYTES :], aad)
@@ -60,6 +63,10 @@ class Keyring:
 
 _lock = threading.Lock()
 _cached: Keyring | None = None
+# (path, mtime_ns) of the key file the cache was read from: a `keys rotate` run by another
+# process replaces the file, and running servers must pick the new key up, not keep writing
+# with a key that rotation is about to retire.
+_cached_file_stamp: tuple[str, int] | None = None
 
 
 def new_key_id() -> str:
@@ -114,28 +121,41 @@ def keys_from_environment() -> bool:
     return bool(settings.ENCRYPTION_KEYS)
 
 
+def _file_stamp(path: Path) -> tuple[str, int] | None:
+    try:
+        return (str(path), path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+
+
 def keyring() -> Keyring:
-    """The loaded keyring; the key file is created on first use in the embedded default."""
-    global _cached
+    """The loaded keyring; the key file is created on first use in the embedded default and
+    re-read whenever it changes on disk."""
+    global _cached, _cached_file_stamp
     with _lock:
-        if _cached is None:
-            if settings.ENCRYPTION_KEYS:
+        if settings.ENCRYPTION_KEYS:
+            if _cached is None:
                 _cached = _parse_env(settings.ENCRYPTION_KEYS)
-            else:
-                path = Path(settings.ENCRYPTION_KEY_FILE)
-                if not path.exists():
-                    if getattr(settings, "PRODUCTION", False):
-                        raise RuntimeError("no encryption keys: set HOMESAFE_ENCRYPTION_KEYS")
-                    kid = new_key_id()
-                    write_key_file(path, Keyring(kid, {kid: AESGCM.generate_key(256)}))
-                _cached = read_key_file(path)
+            return _cached
+        path = Path(settings.ENCRYPTION_KEY_FILE)
+        stamp = _file_stamp(path)
+        if _cached is None or stamp != _cached_file_stamp:
+            if stamp is None:
+                if getattr(settings, "PRODUCTION", False):
+                    raise RuntimeError("no encryption keys: set HOMESAFE_ENCRYPTION_KEYS")
+                kid = new_key_id()
+                write_key_file(path, Keyring(kid, {kid: AESGCM.generate_key(256)}))
+                stamp = _file_stamp(path)
+            _cached = read_key_file(path)
+            _cached_file_stamp = stamp
         return _cached
 
 
 def reset_keyring_cache() -> None:
-    global _cached
+    global _cached, _cached_file_stamp
     with _lock:
         _cached = None
+        _cached_file_stamp = None
 
 
 def aad_for(label: str, pk: object) -> bytes:

@@ -29,10 +29,10 @@ def reseal_all(chunk: int = 500) -> int:
         fields = encrypted_fields(model)
         if not fields:
             continue
-        pks = list(model._default_manager.values_list("pk", flat=True))
+        pks = list(model._base_manager.values_list("pk", flat=True))
         for start in range(0, len(pks), chunk):
             with transaction.atomic():
-                for obj in model._default_manager.filter(pk__in=pks[start : start + chunk]):
+                for obj in model._base_manager.filter(pk__in=pks[start : start + chunk]):
                     updates = {}
                     for field in fields:
                         raw = obj.__dict__.get(field.attname)
@@ -41,7 +41,7 @@ def reseal_all(chunk: int = 500) -> int:
                             continue
                         updates[field.attname] = field.reseal(obj)
                     if updates:
-                        model._default_manager.filter(pk=obj.pk).update(**updates)
+                        model._base_manager.filter(pk=obj.pk).update(**updates)
                         count += len(updates)
     return count
 
@@ -50,7 +50,7 @@ def keys_in_use() -> set[str]:
     used: set[str] = set()
     for model in apps.get_models():
         for field in encrypted_fields(model):
-            values = model._default_manager.exclude(
+            values = model._base_manager.exclude(
                 **{f"{field.attname}__isnull": True}
             ).values_list(field.attname, flat=True)
             for blob in values:

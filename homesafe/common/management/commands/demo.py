@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -15,6 +16,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from homesafe import demo
+
+        if settings.PRODUCTION:
+            # Demo accounts have a published password: never on a real deployment.
+            raise CommandError("demo data is refused in production mode (HOMESAFE_PRODUCTION)")
 
         if options.get("otp"):
             self.stdout.write(demo.demo_otp(options["otp"]))

@@ -29,5 +29,9 @@ class Command(BaseCommand):
             f"active key {result.active_key}; {result.values_resealed} values re-encrypted"
         )
         if result.retired_keys:
-            verb = "may now be removed from HOMESAFE_ENCRYPTION_KEYS" if crypto.keys_from_environment() else "removed from the key file"
+            verb = (
+                "may now be removed from HOMESAFE_ENCRYPTION_KEYS"
+                if crypto.keys_from_environment()
+                else "removed from the key file"
+            )
             self.stdout.write(f"keys no longer used ({verb}): {', '.join(result.retired_keys)}")
