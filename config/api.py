@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from homesafe.common.errors import DomainError
 
@@ -32,8 +32,21 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         problems.append({"field": ".".join(loc), "message": str(err.get("msg", "invalid"))})
     return api.create_response(
         request,
-        {"error": "invalid", "message": "Some answers could not be accepted.", "problems": problems},
+        {
+            "error": "invalid",
+            "message": "Some answers could not be accepted.",
+            "problems": problems,
+        },
         status=422,
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # Ninja's own refusals (such as a body that is not JSON) use the same shape as ours.
+    code = "bad_request" if exc.status_code == 400 else "error"
+    return api.create_response(
+        request, {"error": code, "message": str(exc.message)}, status=exc.status_code
     )
 
 

@@ -251,7 +251,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
-    # WhiteNoise serves straight from the apps' static folders here; it only wants the root to exist.
+    # WhiteNoise serves straight from the static folders here; it only needs the root to exist.
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -49,12 +49,22 @@ def login_view(request: HttpRequest) -> HttpResponse:
             if selectors.has_staff_role(user):
                 request.session.set_expiry(settings.STAFF_SESSION_SECONDS)
                 request.session[STAFF_STARTED] = time.time()
-                target = "accounts:mfa_verify" if selectors.has_confirmed_totp(user) else "accounts:mfa_setup"
-                return redirect(f"{reverse(target)}?next={_safe_next(request, reverse('case_queue'))}")
+                target = (
+                    "accounts:mfa_verify"
+                    if selectors.has_confirmed_totp(user)
+                    else "accounts:mfa_setup"
+                )
+                return redirect(
+                    f"{reverse(target)}?next={_safe_next(request, reverse('case_queue'))}"
+                )
             return HttpResponseRedirect(_safe_next(request, reverse("home")))
     status = 400 if error else 200
-    return render(request, "accounts/login.html", {"error": error, "email": email,
-                                                   "next": _safe_next(request, "")}, status=status)
+    return render(
+        request,
+        "accounts/login.html",
+        {"error": error, "email": email, "next": _safe_next(request, "")},
+        status=status,
+    )
 
 
 @require_POST
@@ -77,18 +87,27 @@ def _login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 def mfa_setup(request: HttpRequest) -> HttpResponse:
     """Enrol an authenticator app: scan, confirm with a code, receive recovery codes once."""
     user = request.user
+    # Replacing an authenticator takes the current one: a password alone must not do it.
+    if selectors.has_confirmed_totp(user) and not user.is_verified():  # type: ignore[union-attr]
+        return redirect(
+            f"{reverse('accounts:mfa_verify')}?next={_safe_next(request, reverse('case_queue'))}"
+        )
     error = None
     if request.method == "POST":
         try:
             device, codes = services.totp_enrolment_confirm(
-                user=user, token=request.POST.get("token", "")[:32]  # type: ignore[arg-type]
+                user=user,  # type: ignore[arg-type]
+                token=request.POST.get("token", "")[:32],
             )
         except DomainError as exc:
             error = exc.message
         else:
             otp_login(request, device)
-            return render(request, "accounts/mfa_codes.html",
-                          {"codes": codes, "next": _safe_next(request, reverse("case_queue"))})
+            return render(
+                request,
+                "accounts/mfa_codes.html",
+                {"codes": codes, "next": _safe_next(request, reverse("case_queue"))},
+            )
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
         device = services.totp_enrolment_start(user=user)  # type: ignore[arg-type]
@@ -99,8 +118,12 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/mfa_setup.html",
-        {"secret": secret, "qr_svg": qr_svg, "error": error,
-         "next": _safe_next(request, reverse("case_queue"))},
+        {
+            "secret": secret,
+            "qr_svg": qr_svg,
+            "error": error,
+            "next": _safe_next(request, reverse("case_queue")),
+        },
         status=400 if error else 200,
     )
 
@@ -120,6 +143,9 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         else:
             otp_login(request, device)
             return HttpResponseRedirect(_safe_next(request, reverse("case_queue")))
-    return render(request, "accounts/mfa_verify.html",
-                  {"error": error, "next": _safe_next(request, reverse("case_queue"))},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "accounts/mfa_verify.html",
+        {"error": error, "next": _safe_next(request, reverse("case_queue"))},
+        status=400 if error else 200,
+    )

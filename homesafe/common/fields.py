@@ -47,6 +47,10 @@ class _Descriptor:
 class EncryptedTextField(models.BinaryField):
     """Text, encrypted at rest. Empty string and None are stored as NULL."""
 
+    # For django-stubs: the attribute holds plaintext (str, or JSON values), not bytes.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("null", True)
         kwargs.setdefault("blank", True)

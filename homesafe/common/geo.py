@@ -28,7 +28,10 @@ class Point:
 
 def valid_point(lat: float, lng: float) -> bool:
     return (
-        math.isfinite(lat) and math.isfinite(lng) and -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0
+        math.isfinite(lat)
+        and math.isfinite(lng)
+        and -90.0 <= lat <= 90.0
+        and -180.0 <= lng <= 180.0
     )
 
 

@@ -12,7 +12,7 @@ def client_ip(request: HttpRequest) -> str:
     Anything left of the trusted proxies in X-Forwarded-For was written by the client and is
     ignored, so rotating that header cannot dodge login throttling.
     """
-    remote = str(request.META.get("REMOTE_ADDR") or "0.0.0.0")
+    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
     count = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
     if count <= 0:
         return remote

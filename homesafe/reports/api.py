@@ -10,8 +10,9 @@ from django_ratelimit.core import is_ratelimited
 from ninja import Query, Router, Schema
 from ninja.security import django_auth
 
+from homesafe.accounts.selectors import has_case_role
 from homesafe.common import geo
-from homesafe.common.errors import DomainError
+from homesafe.common.errors import DomainError, NotFound
 from homesafe.reports import selectors, services
 from homesafe.reports.access import access_report, access_report_by_code
 from homesafe.reports.models import Message, Report
@@ -38,7 +39,9 @@ class RateLimited(DomainError):
     status = 429
 
     def __init__(self) -> None:
-        super().__init__("Too many attempts. Wait a few minutes and try again.", code="rate_limited")
+        super().__init__(
+            "Too many attempts. Wait a few minutes and try again.", code="rate_limited"
+        )
 
 
 def _throttle(request: HttpRequest, group: str, rate: str) -> None:
@@ -83,7 +86,9 @@ def lookup(request: HttpRequest, payload: CodeIn) -> dict[str, Any]:
 
 
 @public_router.post("/messages", response={201: MessageOut}, summary="Write to your caseworker")
-def reporter_message(request: HttpRequest, payload: ReporterMessageIn) -> tuple[int, dict[str, Any]]:
+def reporter_message(
+    request: HttpRequest, payload: ReporterMessageIn
+) -> tuple[int, dict[str, Any]]:
     _throttle(request, "report-code", "30/10m")
     report = access_report_by_code(payload.code)
     message = services.mailbox_post_by_reporter(report=report, body=payload.body)
@@ -131,8 +136,12 @@ def case_detail(report: Report) -> dict[str, Any]:
         contact=report.contact,
         messages=[message_out(m) for m in selectors.report_messages(report)],
         notes=[
-            {"id": str(n.pk), "author_id": n.author_id, "body": n.body or "",
-             "created_at": n.created_at}
+            {
+                "id": str(n.pk),
+                "author_id": n.author_id,
+                "body": n.body or "",
+                "created_at": n.created_at,
+            }
             for n in selectors.report_notes(report)
         ],
     )
@@ -159,14 +168,21 @@ class _MfaRequired(DomainError):
 @case_router.get("/reports", response=list[QueueItemOut], summary="Triage queue")
 def queue(request: HttpRequest, filters: Query[QueueQuery]) -> list[dict[str, Any]]:
     _require_verified(request)
+    if not has_case_role(request.user):
+        # As on the web queue: no case role, no queue (not an empty one).
+        raise NotFound()
     limit = max(1, min(filters.limit, 200))
     offset = max(0, filters.offset)
     qs = selectors.case_queue(
         request.user,
         selectors.QueueFilters(
-            status=filters.status, priority=filters.priority, bias=filters.bias,
-            incident_type=filters.incident_type, date_from=filters.date_from,
-            date_to=filters.date_to, assignee=filters.assignee,
+            status=filters.status,
+            priority=filters.priority,
+            bias=filters.bias,
+            incident_type=filters.incident_type,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            assignee=filters.assignee,
         ),
     )
     return [queue_item(r) for r in qs[offset : offset + limit]]
@@ -183,8 +199,11 @@ def case_update(request: HttpRequest, report_id: str, payload: CaseUpdateIn) -> 
     _require_verified(request)
     report = access_report(request.user, report_id, purpose="update")
     report = services.report_update(
-        report=report, user=request.user,  # type: ignore[arg-type]
-        status=payload.status, priority=payload.priority, assignee_id=payload.assignee_id,
+        report=report,
+        user=request.user,  # type: ignore[arg-type]
+        status=payload.status,
+        priority=payload.priority,
+        assignee_id=payload.assignee_id,
     )
     return queue_item(report)
 
@@ -194,18 +213,25 @@ def case_note(request: HttpRequest, report_id: str, payload: NoteIn) -> tuple[in
     _require_verified(request)
     report = access_report(request.user, report_id, purpose="note")
     note = services.case_note_add(report=report, user=request.user, body=payload.body)  # type: ignore[arg-type]
-    return 201, {"id": str(note.pk), "author_id": note.author_id, "body": note.body or "",
-                 "created_at": note.created_at}
+    return 201, {
+        "id": str(note.pk),
+        "author_id": note.author_id,
+        "body": note.body or "",
+        "created_at": note.created_at,
+    }
 
 
-@case_router.post("/reports/{report_id}/messages", response={201: MessageOut},
-                  summary="Reply to the reporter")
+@case_router.post(
+    "/reports/{report_id}/messages", response={201: MessageOut}, summary="Reply to the reporter"
+)
 def case_message(
     request: HttpRequest, report_id: str, payload: MessageIn
 ) -> tuple[int, dict[str, Any]]:
     _require_verified(request)
     report = access_report(request.user, report_id, purpose="reply")
     message = services.mailbox_post_by_caseworker(
-        report=report, user=request.user, body=payload.body  # type: ignore[arg-type]
+        report=report,
+        user=request.user,  # type: ignore[arg-type]
+        body=payload.body,
     )
     return 201, message_out(message)

@@ -44,8 +44,11 @@ def report_input_from_post(post: QueryDict) -> dict[str, Any]:
             data[name] = answer
     if post.get("occurred_approximate"):
         data["occurred_approximate"] = True
-    contact = {f: post.get(f"contact_{f}", "").strip() for f in CONTACT}
-    contact = {k: v for k, v in contact.items() if v}
+    contact: dict[str, Any] = {}
+    for f in CONTACT:
+        value = post.get(f"contact_{f}", "").strip()
+        if value:
+            contact[f] = value
     leave = _yes_no(post.get("contact_leave_message"))
     if leave is not None:
         contact["leave_message"] = leave

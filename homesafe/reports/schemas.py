@@ -56,14 +56,14 @@ class StrictIn(Schema):
 
 
 class ContactIn(StrictIn):
-    name: str | None = Field(None, max_length=120)
+    name: str | None = Field(default=None, max_length=120)
     email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+() .-]{5,32}$")
+    phone: str | None = Field(default=None, max_length=32, pattern=r"^[0-9+() .-]{5,32}$")
     channel: Channel = "mailbox"  # type: ignore[valid-type]
-    safe_times: str | None = Field(None, max_length=200)
+    safe_times: str | None = Field(default=None, max_length=200)
     leave_message: bool | None = None
-    language: str | None = Field(None, max_length=60)
-    accessibility: str | None = Field(None, max_length=SHORT)
+    language: str | None = Field(default=None, max_length=60)
+    accessibility: str | None = Field(default=None, max_length=SHORT)
 
 
 class LocationIn(StrictIn):
@@ -81,12 +81,12 @@ class LocationIn(StrictIn):
 class PoliceIn(StrictIn):
     contacted: Contacted | None = None  # type: ignore[valid-type]
     contact_method: ContactMethod | None = None  # type: ignore[valid-type]
-    minutes_to_arrive: int | None = Field(None, ge=0, le=7 * 24 * 60)
+    minutes_to_arrive: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
     help_requested: dict[PoliceHelp, HelpAnswer] = Field(default_factory=dict)  # type: ignore[valid-type]
-    alternative_offered: str | None = Field(None, max_length=SHORT)
+    alternative_offered: str | None = Field(default=None, max_length=SHORT)
     officer_attitude: Attitude | None = None  # type: ignore[valid-type]
     recording: Recording | None = None  # type: ignore[valid-type]
-    police_reference: str | None = Field(None, max_length=64)
+    police_reference: str | None = Field(default=None, max_length=64)
     investigation: Investigation | None = None  # type: ignore[valid-type]
 
     def is_empty(self) -> bool:
@@ -96,7 +96,7 @@ class PoliceIn(StrictIn):
 class ReportIn(StrictIn):
     """Everything a reporter may tell us. Only `reporter_role` is required."""
 
-    organisation: str | None = Field(None, max_length=60, description="organisation slug")
+    organisation: str | None = Field(default=None, max_length=60, description="organisation slug")
     reporter_role: ReporterRole  # type: ignore[valid-type]
     identity_level: IdentityLevel = "pseudonymous"  # type: ignore[valid-type]
     contact: ContactIn | None = None
@@ -108,32 +108,32 @@ class ReportIn(StrictIn):
     occurred_on: dt.date | None = None
     occurred_time: dt.time | None = None
     occurred_approximate: bool = False
-    place_text: str | None = Field(None, max_length=SHORT)
+    place_text: str | None = Field(default=None, max_length=SHORT)
     location: LocationIn | None = None
     location_precision: Precision | None = None  # type: ignore[valid-type]
     venue_type: Venue | None = None  # type: ignore[valid-type]
 
     incident_types: list[IncidentType] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
-    narrative: str | None = Field(None, max_length=TEXT)
+    narrative: str | None = Field(default=None, max_length=TEXT)
 
     bias: list[Bias] = Field(default_factory=list, max_length=30)  # type: ignore[valid-type]
-    bias_other_text: str | None = Field(None, max_length=SHORT)
+    bias_other_text: str | None = Field(default=None, max_length=SHORT)
     bias_perceived: bool | None = None
     bias_by_association: bool | None = None
     bias_indicators: list[BiasIndicator] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
     bias_perceived_by: list[PerceivedBy] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
 
     offenders_count: OffenderCount | None = None  # type: ignore[valid-type]
-    offender_description: str | None = Field(None, max_length=TEXT)
+    offender_description: str | None = Field(default=None, max_length=TEXT)
     relationship: Relationship | None = None  # type: ignore[valid-type]
     injuries: Injuries | None = None  # type: ignore[valid-type]
-    emotional_impact: str | None = Field(None, max_length=TEXT)
-    bystanders_count: int | None = Field(None, ge=0, le=100000)
+    emotional_impact: str | None = Field(default=None, max_length=TEXT)
+    bystanders_count: int | None = Field(default=None, ge=0, le=100000)
     bystander_actions: list[BystanderAction] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
 
     police: PoliceIn | None = None
     support_wanted: list[Support] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
-    support_other: str | None = Field(None, max_length=SHORT)
+    support_other: str | None = Field(default=None, max_length=SHORT)
 
     @field_validator("occurred_on")
     @classmethod
@@ -204,7 +204,7 @@ class FollowUpOut(Schema):
 class CaseUpdateIn(StrictIn):
     status: Status | None = None  # type: ignore[valid-type]
     priority: Priority | None = None  # type: ignore[valid-type]
-    assignee_id: int | None = Field(None, description="user id; 0 clears the assignee")
+    assignee_id: int | None = Field(default=None, description="user id; 0 clears the assignee")
 
 
 class NoteIn(StrictIn):

@@ -39,7 +39,9 @@ FOLLOWUP_KEY = "homesafe_followup"
 FOLLOWUP_SECONDS = 30 * 60
 
 FRIENDLY = {
-    "reporter_role": _lazy("Tell us how you are connected to what happened: this is the one question we need."),
+    "reporter_role": _lazy(
+        "Tell us how you are connected to what happened: this is the one question we need."
+    ),
 }
 
 
@@ -87,9 +89,12 @@ def report_form(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             errors = {exc.field or "__all__": [exc.message]}
         else:
-            return render(request, "reports/submitted.html",
-                          {"code": submitted.reference_code, "report": submitted.report},
-                          status=201)
+            return render(
+                request,
+                "reports/submitted.html",
+                {"code": submitted.reference_code, "report": submitted.report},
+                status=201,
+            )
     for field, message in FRIENDLY.items():
         if field in errors:
             errors[field] = [str(message)]
@@ -115,7 +120,8 @@ def _followup_context(report: Any, **extra: Any) -> dict[str, Any]:
         "status_label": selectors.status_label(report.status),
         "messages_list": selectors.report_messages(report),
         "consent_police_choices": [
-            (c, lab) for c, lab in tx.CONSENT_POLICE
+            (c, lab)
+            for c, lab in tx.CONSENT_POLICE
             if not (report.identity_level == "anonymous" and c == "identifiable")
         ],
         **extra,
@@ -138,8 +144,9 @@ def followup(request: HttpRequest) -> HttpResponse:
             return redirect("report_followup")
     report = _followup_report(request)
     if report is None:
-        return render(request, "reports/followup_code.html", {"error": error},
-                      status=404 if error else 200)
+        return render(
+            request, "reports/followup_code.html", {"error": error}, status=404 if error else 200
+        )
     request.session[FOLLOWUP_KEY]["at"] = time.time()
     request.session.modified = True
     return render(request, "reports/followup.html", _followup_context(report))
@@ -153,8 +160,12 @@ def followup_message(request: HttpRequest) -> HttpResponse:
     try:
         services.mailbox_post_by_reporter(report=report, body=request.POST.get("body", ""))
     except DomainError as exc:
-        return render(request, "reports/followup.html",
-                      _followup_context(report, error=exc.message), status=400)
+        return render(
+            request,
+            "reports/followup.html",
+            _followup_context(report, error=exc.message),
+            status=400,
+        )
     return redirect(f"{reverse('report_followup')}#mailbox")
 
 
@@ -163,8 +174,10 @@ def followup_consent(request: HttpRequest) -> HttpResponse:
     report = _followup_report(request)
     if report is None:
         return redirect("report_followup")
-    answers = {k: request.POST.get(k, "") for k in
-               ("consent_caseworkers", "consent_police", "consent_statistics")}
+    answers = {
+        k: request.POST.get(k, "")
+        for k in ("consent_caseworkers", "consent_police", "consent_statistics")
+    }
     try:
         if answers["consent_caseworkers"] not in ("yes", "no") or answers[
             "consent_statistics"
@@ -177,8 +190,12 @@ def followup_consent(request: HttpRequest) -> HttpResponse:
             consent_statistics=answers["consent_statistics"] == "yes",
         )
     except DomainError as exc:
-        return render(request, "reports/followup.html",
-                      _followup_context(report, consent_error=exc.message), status=400)
+        return render(
+            request,
+            "reports/followup.html",
+            _followup_context(report, consent_error=exc.message),
+            status=400,
+        )
     return redirect(f"{reverse('report_followup')}#consent")
 
 
@@ -189,6 +206,7 @@ def followup_forget(request: HttpRequest) -> HttpResponse:
 
 
 # --- casework --------------------------------------------------------------------------------
+
 
 def case_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Logged in, holding a case role, and past the second factor; else login, MFA or 404."""
@@ -232,14 +250,28 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         assignee=g.get("assignee") if g.get("assignee") in ("me", "none") else None,
     )
     page = Paginator(selectors.case_queue(request.user, filters), 25).get_page(g.get("page"))
-    audit_append(action="queue.view", object_type="queue", object_id="-", actor=request.user,
-                 data={"page": page.number, "shown": len(page.object_list)})
+    audit_append(
+        action="queue.view",
+        object_type="queue",
+        object_id="-",
+        actor=request.user,
+        data={"page": page.number, "shown": len(page.object_list)},
+    )
     query = g.copy()
     query.pop("page", None)
-    template = "reports/_queue_rows.html" if request.headers.get("HX-Request") else "reports/queue.html"
-    return render(request, template, {
-        "page": page, "filters": filters, "tx": tx, "query": query.urlencode(),
-    })
+    template = (
+        "reports/_queue_rows.html" if request.headers.get("HX-Request") else "reports/queue.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "filters": filters,
+            "tx": tx,
+            "query": query.urlencode(),
+        },
+    )
 
 
 def _case_context(request: HttpRequest, report: Any, **extra: Any) -> dict[str, Any]:
@@ -277,8 +309,12 @@ def _case_action(action: Callable[[HttpRequest, Any], None]) -> Callable[..., Ht
         try:
             action(request, report)
         except DomainError as exc:
-            return render(request, "reports/case.html",
-                          _case_context(request, report, error=exc.message), status=400)
+            return render(
+                request,
+                "reports/case.html",
+                _case_context(request, report, error=exc.message),
+                status=400,
+            )
         return redirect("case_detail", report_id=report.pk)
 
     return view
@@ -299,9 +335,13 @@ def update(request: HttpRequest, report: Any) -> None:
         raise DomainError(_("Unknown status."), field="status")
     if priority and priority not in tx.codes(tx.PRIORITIES):
         raise DomainError(_("Unknown priority."), field="priority")
-    services.report_update(report=report, user=request.user,  # type: ignore[arg-type]
-                           status=status, priority=priority,
-                           assignee_id=_int_or_none(request.POST.get("assignee_id")))
+    services.report_update(
+        report=report,
+        user=request.user,  # type: ignore[arg-type]
+        status=status,
+        priority=priority,
+        assignee_id=_int_or_none(request.POST.get("assignee_id")),
+    )
 
 
 @_case_action

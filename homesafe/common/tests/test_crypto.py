@@ -37,14 +37,16 @@ def _b64_key() -> str:
 
 def _table_and_pk(model: type[models.Model], pk: Any) -> tuple[str, str, Any]:
     qn = connection.ops.quote_name
+    pk_field = model._meta.pk
+    assert pk_field is not None
     return (
         qn(model._meta.db_table),
-        qn(model._meta.pk.column),
-        model._meta.pk.get_db_prep_value(pk, connection),
+        qn(str(pk_field.column)),
+        pk_field.get_db_prep_value(pk, connection),
     )
 
 
-def raw_column(model: type[models.Model], pk: Any, column: str) -> bytes | None:
+def raw_column(model: type[models.Model], pk: Any, column: str) -> Any:
     """The column's bytes exactly as stored, bypassing the field."""
     table, pk_column, pk_value = _table_and_pk(model, pk)
     with connection.cursor() as cursor:
@@ -540,7 +542,7 @@ def _all_ciphertexts() -> dict[tuple[str, str, str], bytes]:
     for model in apps.get_models():
         for field in encrypted_fields(model):
             for pk in model._default_manager.values_list("pk", flat=True):
-                blob = raw_column(model, pk, field.column)
+                blob = raw_column(model, pk, str(field.column))
                 if blob is not None:
                     found[(model._meta.label, str(pk), field.name)] = blob
     return found

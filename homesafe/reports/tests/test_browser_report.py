@@ -42,9 +42,15 @@ def test_it_files_triages_and_answers_a_report(asgi_server: Any, chromium: Any) 
     membership_grant(user=caseworker, organisation=org, role=Role.CASEWORKER)
 
     reporter_ctx = chromium.new_context(**PHONE)
-    reporter_ctx.route("https://www.metservice.com/**", lambda route: route.fulfill(
-        status=200, content_type="text/html", body="<title>Weather</title><h1>Weather</h1>"))
-    reporter_ctx.route(re.compile(r"^https://tile\.openstreetmap\.org/.*"), lambda route: route.abort())
+    reporter_ctx.route(
+        "https://www.metservice.com/**",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<title>Weather</title><h1>Weather</h1>"
+        ),
+    )
+    reporter_ctx.route(
+        re.compile(r"^https://tile\.openstreetmap\.org/.*"), lambda route: route.abort()
+    )
     page = reporter_ctx.new_page()
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
@@ -81,7 +87,9 @@ def test_it_files_triages_and_answers_a_report(asgi_server: Any, chromium: Any) 
     _next(page)
     page.get_by_label("Getting home safely").select_option("refused")
     _next(page)
-    page.get_by_role("group", name="May we count it in public statistics").get_by_label("Yes").check()
+    page.get_by_role("group", name="May we count it in public statistics").get_by_label(
+        "Yes"
+    ).check()
     _next(page)
     screenshot(page, "03-report-send")
     page.get_by_role("button", name="Send my report").click()
@@ -118,7 +126,8 @@ def test_it_files_triages_and_answers_a_report(asgi_server: Any, chromium: Any) 
     staff.get_by_role("button", name="Save").click()
     assert staff.locator("[data-case-status]").inner_text() == "Triaged"
     staff.get_by_label("Reply (the reporter sees this)").fill(
-        "Kia ora, I'm Aroha. I'm sorry this happened. Would you like help talking to the police?")
+        "Kia ora, I'm Aroha. I'm sorry this happened. Would you like help talking to the police?"
+    )
     staff.get_by_role("button", name="Send reply").click()
     screenshot(staff, "07-staff-case")
 
@@ -143,7 +152,9 @@ def test_it_files_triages_and_answers_a_report(asgi_server: Any, chromium: Any) 
     page.wait_for_url("https://www.metservice.com/**")
     assert page.title() == "Weather"
 
-    assert not [e for e in console_errors if "tile.openstreetmap" not in e and "ERR_FAILED" not in e]
+    assert not [
+        e for e in console_errors if "tile.openstreetmap" not in e and "ERR_FAILED" not in e
+    ]
     reporter_ctx.close()
     staff_ctx.close()
     assert audit_verify().ok
