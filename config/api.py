@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -34,7 +35,7 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         request,
         {
             "error": "invalid",
-            "message": "Some answers could not be accepted.",
+            "message": _("Some answers could not be accepted."),
             "problems": problems,
         },
         status=422,
@@ -53,7 +54,7 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
-        request, {"error": "unauthenticated", "message": "Log in first."}, status=401
+        request, {"error": "unauthenticated", "message": _("Log in first.")}, status=401
     )
 
 

@@ -6,6 +6,7 @@ import secrets
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -20,7 +21,7 @@ def user_create(*, email: str, password: str, display_name: str = "") -> User:
     """A new account; the password must pass Django's validators."""
     email = email.strip().lower()
     if User.objects.filter(email=email).exists():
-        raise DomainError("An account with that email already exists.", field="email")
+        raise DomainError(_("An account with that email already exists."), field="email")
     candidate = User(email=email, display_name=display_name)
     validate_password(password, candidate)
     return User.objects.create_user(email=email, password=password, display_name=display_name)
@@ -28,7 +29,7 @@ def user_create(*, email: str, password: str, display_name: str = "") -> User:
 
 def membership_grant(*, user: User, organisation: Organisation, role: str) -> Membership:
     if role not in Role.values:
-        raise DomainError("Unknown role.", field="role")
+        raise DomainError(_("Unknown role."), field="role")
     membership, _created = Membership.objects.get_or_create(
         user=user, organisation=organisation, role=role
     )
@@ -45,10 +46,11 @@ def totp_enrolment_confirm(*, user: User, token: str) -> tuple[TOTPDevice, list[
     """Confirm the authenticator with a code from it; returns single-use recovery codes."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        raise DomainError("Start setting up your authenticator first.", code="no_enrolment")
+        raise DomainError(_("Start setting up your authenticator first."), code="no_enrolment")
     if not device.verify_token(token.strip().replace(" ", "")):
-        raise DomainError("That code did not match. Check your authenticator's clock and retry.",
-                          field="token")
+        raise DomainError(
+            _("That code did not match. Check your authenticator's clock and retry."), field="token"
+        )
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     """A request the domain refuses. `code` is stable; `message` is for people."""
@@ -20,8 +22,8 @@ class NotFound(DomainError):
 
     status = 404
 
-    def __init__(self, message: str = "Not found.") -> None:
-        super().__init__(message, code="not_found")
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _("Not found."), code="not_found")
 
 
 class Forbidden(DomainError):

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from django_ratelimit.core import is_ratelimited
 from ninja import Query, Router, Schema
 from ninja.security import django_auth
@@ -40,7 +41,7 @@ class RateLimited(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Too many attempts. Wait a few minutes and try again.", code="rate_limited"
+            _("Too many attempts. Wait a few minutes and try again."), code="rate_limited"
         )
 
 
@@ -161,7 +162,7 @@ class _MfaRequired(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Set up and use your second factor before opening case data.", code="mfa_required"
+            _("Set up and use your second factor before opening case data."), code="mfa_required"
         )
 
 
