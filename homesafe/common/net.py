@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
+
+# Recorded for a request without a usable peer address (a unix socket, a test client's
+# force_login). It must be a real address: axes stores it in an inet column on PostgreSQL.
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 - a placeholder value, nothing binds to it
+
+
+def _address(value: object) -> str | None:
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        return None
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -12,7 +25,7 @@ def client_ip(request: HttpRequest) -> str:
     Anything left of the trusted proxies in X-Forwarded-For was written by the client and is
     ignored, so rotating that header cannot dodge login throttling.
     """
-    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
+    remote = _address(request.META.get("REMOTE_ADDR", "")) or UNKNOWN_ADDRESS
     count = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
     if count <= 0:
         return remote
@@ -20,4 +33,4 @@ def client_ip(request: HttpRequest) -> str:
     forwarded = [p for p in forwarded if p]
     if len(forwarded) < count:
         return remote
-    return forwarded[-count]
+    return _address(forwarded[-count]) or remote

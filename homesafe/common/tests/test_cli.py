@@ -22,7 +22,7 @@ def _free_port() -> int:
 
 
 def _clean_env(tmp_path: Path) -> dict[str, str]:
-    ours = ("HOMESAFE_", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    ours = ("HOMESAFE_", "DATABASE_URL", "REDIS_URL", "DJANGO_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env["HOMESAFE_DATA_DIR"] = str(tmp_path)
     return env

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _check_deploy(extra: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    ours = ("HOMESAFE_", "DATABASE_URL", "REDIS_URL")
+    ours = ("HOMESAFE_", "DATABASE_URL", "REDIS_URL", "DJANGO_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env.update({"HOMESAFE_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"})
     env.update(extra)

@@ -32,6 +32,12 @@ NO_MATCH = "No report matches that code. Check it and try again."
 LAT, LNG = -41.28664, 174.77557
 
 
+@pytest.fixture(autouse=True)
+def _cheap_passwords(settings: Any) -> None:
+    # Nobody logs in with a password here; Argon2 for eight personas would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def post_json(client: Any, url: str, body: object) -> Any:
     return client.post(url, data=json.dumps(body), content_type="application/json")
 
@@ -107,7 +113,9 @@ IDENTITIES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("identity", list(IDENTITIES))
 @pytest.mark.parametrize("role", ["victim", "witness", "third_party", "organisation"])
-def test_it_files_every_kind_of_report(client: Any, personas: Any, role: str, identity: str) -> None:
+def test_it_files_every_kind_of_report(
+    client: Any, personas: Any, role: str, identity: str
+) -> None:
     before = counts()
     response = post_json(client, SUBMIT, {"reporter_role": role, **IDENTITIES[identity]})
 
@@ -180,7 +188,9 @@ BAD_INPUTS: dict[str, tuple[dict[str, Any], str]] = {
     "unknown incident type": (full_report(incident_types=["punched"]), "incident_types.0"),
     "unknown bias": (full_report(bias=["gay", "football_fan"]), "bias.1"),
     "unknown venue": (full_report(venue_type="spaceship"), "venue_type"),
-    "oversize narrative": (full_report(narrative="x" * (settings.REPORT_TEXT_MAX + 1)), "narrative"),
+    "oversize narrative": (
+        full_report(narrative="x" * (settings.REPORT_TEXT_MAX + 1)), "narrative"
+    ),
     "bystanders_count as words": (full_report(bystanders_count="lots"), "bystanders_count"),
     "negative bystanders_count": (full_report(bystanders_count=-1), "bystanders_count"),
     "narrative as a list": (full_report(narrative=["a", "b"]), "narrative"),
@@ -485,7 +495,8 @@ def test_it_coarsens_the_point_before_storing_it(
     kept_cell = h3.latlng_to_cell(report.point["lat"], report.point["lng"], geo.STATS_RESOLUTION)
     assert stored_cell(report) == kept_cell
     assert h3.get_resolution(kept_cell) == geo.STATS_RESOLUTION
-    assert h3.cell_to_parent(kept_cell, resolution) == h3.latlng_to_cell(LAT, LNG, resolution)
+    if resolution <= geo.STATS_RESOLUTION:
+        assert h3.cell_to_parent(kept_cell, resolution) == h3.latlng_to_cell(LAT, LNG, resolution)
 
 
 def test_it_does_not_derive_the_cell_from_the_raw_pin(client: Any, personas: Any) -> None:
