@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 import segno
-from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -21,7 +19,7 @@ from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from homesafe.accounts import selectors, services
-from homesafe.accounts.middleware import STAFF_STARTED
+from homesafe.accounts.middleware import start_staff_session
 from homesafe.audit.services import audit_append
 from homesafe.common.errors import DomainError
 
@@ -47,8 +45,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user)  # rotates the session id
             if selectors.has_staff_role(user):
-                request.session.set_expiry(settings.STAFF_SESSION_SECONDS)
-                request.session[STAFF_STARTED] = time.time()
+                start_staff_session(request)
                 target = (
                     "accounts:mfa_verify"
                     if selectors.has_confirmed_totp(user)
@@ -138,7 +135,10 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         device = match_token(user, request.POST.get("token", "").strip().replace(" ", "")[:32])
         if device is None:
-            error = _("That code did not match. Try the newest code from your app.")
+            error = _(
+                "That code did not match. Wait a few seconds, then try the newest code "
+                "from your app, or a recovery code."
+            )
             audit_append(action="mfa.fail", object_type="user", object_id=user.pk, actor=user)
         else:
             otp_login(request, device)

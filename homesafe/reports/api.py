@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_ratelimit.core import is_ratelimited
 from ninja import Query, Router, Schema
+from ninja.responses import Status
 from ninja.security import django_auth
+from pydantic import Field
 
 from homesafe.accounts.selectors import has_case_role
 from homesafe.common import geo
@@ -18,19 +20,23 @@ from homesafe.reports import selectors, services
 from homesafe.reports.access import access_report, access_report_by_code
 from homesafe.reports.models import Message, Report
 from homesafe.reports.schemas import (
+    Bias,
     CaseDetailOut,
     CaseUpdateIn,
     CodeIn,
     FollowUpOut,
+    IncidentType,
     MessageIn,
     MessageOut,
     NoteIn,
     NoteOut,
+    Priority,
     QueueItemOut,
     ReportCreatedOut,
     ReporterMessageIn,
     ReportIn,
 )
+from homesafe.reports.schemas import Status as Status_
 
 public_router = Router(tags=["reports"])
 case_router = Router(tags=["casework"], auth=django_auth)
@@ -69,15 +75,18 @@ def followup_out(report: Report) -> dict[str, Any]:
 
 
 @public_router.post("", response={201: ReportCreatedOut}, summary="File a report")
-def submit_report(request: HttpRequest, payload: ReportIn) -> tuple[int, dict[str, Any]]:
+def submit_report(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any]]:
     _throttle(request, "report-submit", "20/h")
     user = request.user if request.user.is_authenticated else None
     submitted = services.report_submit(data=payload, user=user)  # type: ignore[arg-type]
-    return 201, {
-        "reference_code": submitted.reference_code,
-        "status": submitted.report.status,
-        "reported_at": submitted.report.reported_at,
-    }
+    return Status(
+        201,
+        {
+            "reference_code": submitted.reference_code,
+            "status": submitted.report.status,
+            "reported_at": submitted.report.reported_at,
+        },
+    )
 
 
 @public_router.post("/lookup", response=FollowUpOut, summary="Status and mailbox by code")
@@ -87,25 +96,25 @@ def lookup(request: HttpRequest, payload: CodeIn) -> dict[str, Any]:
 
 
 @public_router.post("/messages", response={201: MessageOut}, summary="Write to your caseworker")
-def reporter_message(
-    request: HttpRequest, payload: ReporterMessageIn
-) -> tuple[int, dict[str, Any]]:
+def reporter_message(request: HttpRequest, payload: ReporterMessageIn) -> Status[dict[str, Any]]:
     _throttle(request, "report-code", "30/10m")
     report = access_report_by_code(payload.code)
     message = services.mailbox_post_by_reporter(report=report, body=payload.body)
-    return 201, message_out(message)
+    return Status(201, message_out(message))
 
 
 class QueueQuery(Schema):
-    status: str | None = None
-    priority: str | None = None
-    bias: str | None = None
-    incident_type: str | None = None
+    """Unknown filter values are refused (422), never silently ignored."""
+
+    status: Status_ | None = None  # type: ignore[valid-type]
+    priority: Priority | None = None  # type: ignore[valid-type]
+    bias: Bias | None = None  # type: ignore[valid-type]
+    incident_type: IncidentType | None = None  # type: ignore[valid-type]
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    assignee: str | None = None
-    limit: int = 50
-    offset: int = 0
+    assignee: Literal["me", "none"] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
 
 
 def queue_item(report: Report) -> dict[str, Any]:
@@ -210,16 +219,19 @@ def case_update(request: HttpRequest, report_id: str, payload: CaseUpdateIn) -> 
 
 
 @case_router.post("/reports/{report_id}/notes", response={201: NoteOut}, summary="Internal note")
-def case_note(request: HttpRequest, report_id: str, payload: NoteIn) -> tuple[int, dict[str, Any]]:
+def case_note(request: HttpRequest, report_id: str, payload: NoteIn) -> Status[dict[str, Any]]:
     _require_verified(request)
     report = access_report(request.user, report_id, purpose="note")
     note = services.case_note_add(report=report, user=request.user, body=payload.body)  # type: ignore[arg-type]
-    return 201, {
-        "id": str(note.pk),
-        "author_id": note.author_id,
-        "body": note.body or "",
-        "created_at": note.created_at,
-    }
+    return Status(
+        201,
+        {
+            "id": str(note.pk),
+            "author_id": note.author_id,
+            "body": note.body or "",
+            "created_at": note.created_at,
+        },
+    )
 
 
 @case_router.post(
@@ -227,7 +239,7 @@ def case_note(request: HttpRequest, report_id: str, payload: NoteIn) -> tuple[in
 )
 def case_message(
     request: HttpRequest, report_id: str, payload: MessageIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     _require_verified(request)
     report = access_report(request.user, report_id, purpose="reply")
     message = services.mailbox_post_by_caseworker(
@@ -235,4 +247,4 @@ def case_message(
         user=request.user,  # type: ignore[arg-type]
         body=payload.body,
     )
-    return 201, message_out(message)
+    return Status(201, message_out(message))

@@ -507,3 +507,17 @@ def test_it_needs_a_login_before_the_second_factor(client: Any, personas: Any) -
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(LOGIN)
+
+
+def test_it_shortens_the_session_of_someone_given_a_staff_role_while_logged_in(
+    client: Any, personas: Any
+) -> None:
+    from homesafe.accounts.models import Role
+    from homesafe.accounts.services import membership_grant
+
+    client.force_login(personas.member)
+    client.get("/")
+    assert client.session.get_expiry_age() > 12 * 3600
+    membership_grant(user=personas.member, organisation=personas.org, role=Role.CASEWORKER)
+    client.get("/")
+    assert client.session.get_expiry_age() <= 12 * 3600
