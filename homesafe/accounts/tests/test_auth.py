@@ -32,12 +32,6 @@ PROJECT_HASHERS = list(project_settings.PASSWORD_HASHERS)
 T0 = dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _cheap_passwords(settings: Any) -> None:
-    # Eight Argon2 hashes per test would dominate the run; the Argon2 tests restore it.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def log_in(client: Any, email: str, password: str = PASSWORD, **extra: Any) -> Any:
     return client.post(LOGIN, {"email": email, "password": password}, **extra)
 

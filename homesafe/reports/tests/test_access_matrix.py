@@ -20,12 +20,6 @@ from homesafe.reports.models import CaseNote, Message, Report
 from homesafe.reports.schemas import ReportIn
 
 
-@pytest.fixture(autouse=True)
-def _cheap_passwords(settings: Any) -> None:
-    # Nobody logs in with a password here; Argon2 for eight personas would dominate the run.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def make_report(org: Any, **fields: Any) -> Report:
     status = fields.pop("status", None)
     data = ReportIn.model_validate({"reporter_role": "victim", "organisation": org.slug, **fields})

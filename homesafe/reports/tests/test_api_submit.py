@@ -32,12 +32,6 @@ NO_MATCH = "No report matches that code. Check it and try again."
 LAT, LNG = -41.28664, 174.77557
 
 
-@pytest.fixture(autouse=True)
-def _cheap_passwords(settings: Any) -> None:
-    # Nobody logs in with a password here; Argon2 for eight personas would dominate the run.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def post_json(client: Any, url: str, body: object) -> Any:
     return client.post(url, data=json.dumps(body), content_type="application/json")
 
