@@ -13,9 +13,17 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
+    """Empty this run's cache keys. On Redis, never FLUSHDB: the server may hold other data."""
+    from django.conf import settings
     from django.core.cache import cache
 
-    cache.clear()
+    if settings.REDIS_URL:
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        keys = list(client.scan_iter(match=f"*{settings.CACHES['default']['KEY_PREFIX']}*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
     yield
 
 
