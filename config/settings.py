@@ -146,6 +146,10 @@ else:
 
 RATELIMIT_ENABLE = env_bool("HOMESAFE_RATELIMIT", True)
 RATELIMIT_VIEW = "homesafe.common.views.rate_limited"
+# Per client address: filing reports, and trying reference codes (80-bit codes cannot be
+# guessed at this rate, but a limit keeps the lookup from being used as an oracle at all).
+RATE_REPORT_SUBMIT = env_str("HOMESAFE_RATE_REPORT_SUBMIT", "20/h")
+RATE_CODE_LOOKUP = env_str("HOMESAFE_RATE_CODE_LOOKUP", "30/10m")
 # One process in the embedded default: a local-memory cache is shared by everything it serves.
 SILENCED_SYSTEM_CHECKS = [] if REDIS_URL else ["django_ratelimit.E003", "django_ratelimit.W001"]
 

@@ -25,16 +25,3 @@ class NotFound(DomainError):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or _("Not found."), code="not_found")
 
-
-class Forbidden(DomainError):
-    status = 403
-
-    def __init__(self, message: str, *, code: str = "forbidden") -> None:
-        super().__init__(message, code=code)
-
-
-class Conflict(DomainError):
-    status = 409
-
-    def __init__(self, message: str, *, code: str = "conflict") -> None:
-        super().__init__(message, code=code)

@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from django_ratelimit.core import is_ratelimited
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from ninja.security import django_auth
@@ -16,12 +15,13 @@ from pydantic import Field
 from homesafe.accounts.selectors import has_case_role
 from homesafe.common import geo
 from homesafe.common.errors import DomainError, NotFound
-from homesafe.reports import selectors, services
+from homesafe.reports import limits, selectors, services
 from homesafe.reports.access import access_report, access_report_by_code
 from homesafe.reports.models import Message, Report
 from homesafe.reports.schemas import (
     Bias,
     CaseDetailOut,
+    CaseStatus,
     CaseUpdateIn,
     CodeIn,
     FollowUpOut,
@@ -36,7 +36,6 @@ from homesafe.reports.schemas import (
     ReporterMessageIn,
     ReportIn,
 )
-from homesafe.reports.schemas import Status as Status_
 
 public_router = Router(tags=["reports"])
 case_router = Router(tags=["casework"], auth=django_auth)
@@ -51,8 +50,8 @@ class RateLimited(DomainError):
         )
 
 
-def _throttle(request: HttpRequest, group: str, rate: str) -> None:
-    if is_ratelimited(request, group=group, key="ip", rate=rate, increment=True):
+def _throttle(limited: bool) -> None:
+    if limited:
         raise RateLimited()
 
 
@@ -76,7 +75,7 @@ def followup_out(report: Report) -> dict[str, Any]:
 
 @public_router.post("", response={201: ReportCreatedOut}, summary="File a report")
 def submit_report(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any]]:
-    _throttle(request, "report-submit", "20/h")
+    _throttle(limits.submit_limited(request))
     user = request.user if request.user.is_authenticated else None
     submitted = services.report_submit(data=payload, user=user)  # type: ignore[arg-type]
     return Status(
@@ -91,13 +90,13 @@ def submit_report(request: HttpRequest, payload: ReportIn) -> Status[dict[str, A
 
 @public_router.post("/lookup", response=FollowUpOut, summary="Status and mailbox by code")
 def lookup(request: HttpRequest, payload: CodeIn) -> dict[str, Any]:
-    _throttle(request, "report-code", "30/10m")
+    _throttle(limits.code_lookup_limited(request))
     return followup_out(access_report_by_code(payload.code))
 
 
 @public_router.post("/messages", response={201: MessageOut}, summary="Write to your caseworker")
 def reporter_message(request: HttpRequest, payload: ReporterMessageIn) -> Status[dict[str, Any]]:
-    _throttle(request, "report-code", "30/10m")
+    _throttle(limits.code_lookup_limited(request))
     report = access_report_by_code(payload.code)
     message = services.mailbox_post_by_reporter(report=report, body=payload.body)
     return Status(201, message_out(message))
@@ -106,7 +105,7 @@ def reporter_message(request: HttpRequest, payload: ReporterMessageIn) -> Status
 class QueueQuery(Schema):
     """Unknown filter values are refused (422), never silently ignored."""
 
-    status: Status_ | None = None  # type: ignore[valid-type]
+    status: CaseStatus | None = None  # type: ignore[valid-type]
     priority: Priority | None = None  # type: ignore[valid-type]
     bias: Bias | None = None  # type: ignore[valid-type]
     incident_type: IncidentType | None = None  # type: ignore[valid-type]

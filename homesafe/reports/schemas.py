@@ -47,7 +47,7 @@ HelpAnswer = _literal(tx.POLICE_HELP_ANSWERS)
 Attitude = _literal(tx.OFFICER_ATTITUDES)
 Recording = _literal(tx.POLICE_RECORDING)
 Investigation = _literal(tx.INVESTIGATION)
-Status = _literal(tx.STATUSES)
+CaseStatus = _literal(tx.STATUSES)
 Priority = _literal(tx.PRIORITIES)
 
 
@@ -202,7 +202,7 @@ class FollowUpOut(Schema):
 
 
 class CaseUpdateIn(StrictIn):
-    status: Status | None = None  # type: ignore[valid-type]
+    status: CaseStatus | None = None  # type: ignore[valid-type]
     priority: Priority | None = None  # type: ignore[valid-type]
     assignee_id: int | None = Field(default=None, description="user id; 0 clears the assignee")
 

@@ -32,12 +32,11 @@ def case_queue(user: Any, filters: QueueFilters) -> QuerySet[Report]:
         qs = qs.filter(status=filters.status)
     if filters.priority:
         qs = qs.filter(priority=filters.priority)
-    if filters.bias:
-        qs = qs.filter(codes__dimension="bias", codes__code=filters.bias)
-    if filters.incident_type:
-        qs = qs.filter(id__in=ReportCode.objects.filter(
-            dimension="incident_type", code=filters.incident_type
-        ).values("report_id"))
+    for dimension, code in (("bias", filters.bias), ("incident_type", filters.incident_type)):
+        if code:
+            qs = qs.filter(
+                id__in=ReportCode.objects.filter(dimension=dimension, code=code).values("report_id")
+            )
     if filters.date_from:
         qs = qs.filter(occurred_on__gte=filters.date_from)
     if filters.date_to:

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
-from django_ratelimit.core import is_ratelimited
 
 from homesafe.accounts.models import Organisation
 from homesafe.accounts.selectors import has_case_role, has_confirmed_totp, has_staff_role
@@ -25,7 +24,7 @@ from homesafe.audit.services import audit_append
 from homesafe.common import geo
 from homesafe.common.errors import DomainError, NotFound
 from homesafe.common.views import rate_limited
-from homesafe.reports import selectors, services
+from homesafe.reports import limits, selectors, services
 from homesafe.reports import taxonomy as tx
 from homesafe.reports.access import (
     access_report,
@@ -79,7 +78,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
     """The multi-step report form. Posting it files the report and shows the code once."""
     if request.method != "POST":
         return render(request, "reports/form.html", _form_context())
-    if is_ratelimited(request, group="report-submit", key="ip", rate="20/h", increment=True):
+    if limits.submit_limited(request):
         return rate_limited(request)
     data, errors = validate_report_post(request.POST)
     if data is not None:
@@ -132,7 +131,7 @@ def followup(request: HttpRequest) -> HttpResponse:
     """Enter a reference code (POST only, never a URL) to see status and the mailbox."""
     error = None
     if request.method == "POST" and "code" in request.POST:
-        if is_ratelimited(request, group="report-code", key="ip", rate="30/10m", increment=True):
+        if limits.code_lookup_limited(request):
             return rate_limited(request)
         try:
             report = access_report_by_code(request.POST.get("code", "")[:64])
