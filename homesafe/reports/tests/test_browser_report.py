@@ -27,6 +27,9 @@ def _totp_from_secret(secret: str) -> str:
 
 def _next(page: Any) -> None:
     page.get_by_role("button", name="Next").click()
+    # Every step of the form is checked, not only the first one.
+    found = axe_violations(page)
+    assert not found, [(v["id"], [n["html"][:120] for n in v["nodes"]]) for v in found]
 
 
 def test_it_files_triages_and_answers_a_report(asgi_server: Any, chromium: Any) -> None:
