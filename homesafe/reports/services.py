@@ -37,6 +37,21 @@ class SubmittedReport:
     reference_code: str
 
 
+def _audit(
+    report: Report, *, action: str, actor: User | None = None, data: dict[str, Any] | None = None
+) -> None:
+    """Audit a change to a report: by a staff member, or (no actor) by the reporter."""
+    audit_append(
+        action=action,
+        object_type="report",
+        object_id=report.pk,
+        actor=actor,
+        actor_kind=None if actor is not None else "reporter",
+        organisation_id=report.organisation_id,
+        data=data,
+    )
+
+
 def _organisation_for(slug: str | None) -> Organisation:
     if slug:
         org = Organisation.objects.filter(slug=slug).first()
@@ -117,12 +132,9 @@ def report_submit(
                 )
                 if data.police is not None and not data.police.is_empty():
                     _police_entry(report, data, entered_by="reporter", author=None)
-                audit_append(
+                _audit(
+                    report,
                     action="report.submit",
-                    object_type="report",
-                    object_id=report.pk,
-                    actor_kind="reporter",
-                    organisation_id=org.pk,
                     data={"role": data.reporter_role, "identity": data.identity_level},
                 )
             return SubmittedReport(report=report, reference_code=code)
@@ -165,14 +177,7 @@ def mailbox_post_by_reporter(*, report: Report, body: str) -> Message:
         Report.objects.filter(pk=report.pk).update(
             last_reporter_message_at=message.created_at, updated_at=message.created_at
         )
-        audit_append(
-            action="mailbox.reporter_message",
-            object_type="report",
-            object_id=report.pk,
-            actor_kind="reporter",
-            organisation_id=report.organisation_id,
-            data={"message": str(message.pk)},
-        )
+        _audit(report, action="mailbox.reporter_message", data={"message": str(message.pk)})
     return message
 
 
@@ -186,12 +191,10 @@ def mailbox_post_by_caseworker(*, report: Report, user: User, body: str) -> Mess
             id=uuid.uuid4(), report=report, sender=Message.FROM_CASEWORKER, author=user, body=body
         )
         Report.objects.filter(pk=report.pk).update(updated_at=message.created_at)
-        audit_append(
+        _audit(
+            report,
             action="mailbox.caseworker_message",
-            object_type="report",
-            object_id=report.pk,
             actor=user,
-            organisation_id=report.organisation_id,
             data={"message": str(message.pk)},
         )
     return message
@@ -243,17 +246,10 @@ def report_update(
         return report
     report.updated_at = timezone.now()
     with transaction.atomic():
-        report.save(
-            update_fields=["status", "priority", "priority_rank", "assignee", "updated_at"]
-        )
+        report.save(update_fields=["status", "priority", "priority_rank", "assignee", "updated_at"])
         for what, (old, new) in changes.items():
-            audit_append(
-                action=f"report.{what}_change",
-                object_type="report",
-                object_id=report.pk,
-                actor=user,
-                organisation_id=report.organisation_id,
-                data={"from": old, "to": new},
+            _audit(
+                report, action=f"report.{what}_change", actor=user, data={"from": old, "to": new}
             )
     return report
 
@@ -265,16 +261,8 @@ def case_note_add(*, report: Report, user: User, body: str) -> CaseNote:
         raise DomainError(_("Write the note first."), field="body")
     with transaction.atomic():
         note = CaseNote.objects.create(id=uuid.uuid4(), report=report, author=user, body=body)
-        audit_append(
-            action="report.note_add",
-            object_type="report",
-            object_id=report.pk,
-            actor=user,
-            organisation_id=report.organisation_id,
-            data={"note": str(note.pk)},
-        )
+        _audit(report, action="report.note_add", actor=user, data={"note": str(note.pk)})
     return note
-
 
 
 def report_consent_change(
@@ -299,14 +287,15 @@ def report_consent_change(
     report.consent_caseworkers, report.consent_police, report.consent_statistics = after
     report.updated_at = timezone.now()
     with transaction.atomic():
-        report.save(update_fields=["consent_caseworkers", "consent_police",
-                                   "consent_statistics", "updated_at"])
-        audit_append(
-            action="report.consent_change",
-            object_type="report",
-            object_id=report.pk,
-            actor_kind="reporter",
-            organisation_id=report.organisation_id,
-            data={"from": list(before), "to": list(after)},
+        report.save(
+            update_fields=[
+                "consent_caseworkers",
+                "consent_police",
+                "consent_statistics",
+                "updated_at",
+            ]
+        )
+        _audit(
+            report, action="report.consent_change", data={"from": list(before), "to": list(after)}
         )
     return report

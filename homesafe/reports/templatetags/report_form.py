@@ -18,8 +18,14 @@ def _selected(values: Any, name: str) -> list[str]:
 
 @register.inclusion_tag("reports/_choices.html")
 def choices(
-    name: str, options: Any, values: Any, legend: str, kind: str = "radio", hint: str = "",
-    errors: Any = None, required: bool = False,
+    name: str,
+    options: Any,
+    values: Any,
+    legend: str,
+    kind: str = "radio",
+    hint: str = "",
+    errors: Any = None,
+    required: bool = False,
 ) -> dict[str, Any]:
     """A fieldset of radios or checkboxes, re-checked from the submitted values."""
     selected = _selected(values, name)
@@ -36,7 +42,12 @@ def choices(
 
 @register.inclusion_tag("reports/_select.html")
 def select(
-    name: str, options: Any, values: Any, label: str, errors: Any = None, blank: str = "",
+    name: str,
+    options: Any,
+    values: Any,
+    label: str,
+    errors: Any = None,
+    blank: str = "",
 ) -> dict[str, Any]:
     selected = _selected(values, name)
     return {
@@ -72,3 +83,29 @@ def label_for(code: str, dimension: str) -> str:
 
     extra = {"police_help": tx.POLICE_HELP, "help_answer": tx.POLICE_HELP_ANSWERS}
     return tx.label(tx.MULTI_DIMENSIONS.get(dimension) or extra.get(dimension, []), code) or code
+
+
+@register.inclusion_tag("reports/_field.html")
+def field(
+    name: str,
+    label: str,
+    values: Any,
+    errors: Any = None,
+    kind: str = "text",
+    maxlength: int = 500,
+    rows: int = 0,
+    max: str = "",
+    autocomplete: str = "",
+) -> dict[str, Any]:
+    """One labelled input or textarea (rows > 0), its errors and its submitted value."""
+    return {
+        "name": name,
+        "label": label,
+        "value": value_of(values, name),
+        "errors": (errors or {}).get(name, []),
+        "kind": kind,
+        "maxlength": maxlength,
+        "rows": rows,
+        "max": max,
+        "autocomplete": autocomplete,
+    }
