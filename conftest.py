@@ -141,6 +141,17 @@ class AsgiServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        # Sync views and database_sync_to_async ran in asgiref's one shared thread, which keeps
+        # its database connection; closed here, or PostgreSQL cannot drop the test database.
+        from asgiref.sync import SyncToAsync
+        from django.db import connections
+
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+        # Each HTTP request ran in a thread of its own (Django's ThreadSensitiveContext); those
+        # threads are gone, but their connections close only when collected.
+        import gc
+
+        gc.collect()
 
 
 @pytest.fixture
@@ -151,9 +162,12 @@ def asgi_server(transactional_db: Any) -> Iterator[AsgiServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (which cannot download browsers here)."""
+    """Debian's headless Chromium driven by Playwright (which cannot download browsers here).
+
+    Module scope: Playwright's sync API keeps an event loop running in the main thread while
+    it is open, which would break later tests that run their own (asyncio.run)."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/test, which installs it")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -202,3 +216,76 @@ def axe_violations(page: Any, *, impacts: tuple[str, ...] = ("serious", "critica
         page.evaluate(fh.read())
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [v for v in result["violations"] if v.get("impact") in impacts]
+
+
+# --- a real SMTP server on loopback ----------------------------------------------------------
+
+
+class SmtpServer:
+    """aiosmtpd on a free loopback port, keeping every message it accepted.
+
+    `reply` set to an SMTP reply (e.g. "451 4.3.0 try later") refuses messages with it;
+    `delay` slows each message down; `stop()`/`start()` take the server off the network."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.host = "127.0.0.1"
+        self.messages: list[Any] = []
+        self.reply: str | None = None
+        self.delay = 0.0
+        self._lock = threading.Lock()
+        self._controller: Any = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+        from email import message_from_bytes
+
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.reply:
+            return self.reply
+        with self._lock:
+            self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def header_values(self, header: str) -> list[str]:
+        with self._lock:
+            # Long values are folded onto continuation lines; keys hold no whitespace.
+            return ["".join(str(m[header]).split()) for m in self.messages]
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback, with Django's SMTP backend pointed at it."""
+    import logging
+
+    # aiosmtpd logs every envelope at INFO; tests assert on what homesafe logs, not on that.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    server = SmtpServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    yield server
+    server.stop()

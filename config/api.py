@@ -64,5 +64,11 @@ def _mount() -> None:
     api.add_router("/reports", public_router)
     api.add_router("/case", case_router)
 
+    from homesafe.walks.api import volunteer_router, walk_router, watch_router
+
+    api.add_router("/walks", walk_router)
+    api.add_router("/volunteer", volunteer_router)
+    api.add_router("/watch", watch_router)
+
 
 _mount()

@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, Channels for WebSockets (routes added by later pillars)."""
+"""ASGI entry point: Django for HTTP; WebSockets through Channels' origin, session and auth
+middleware to the routes every app lists (homesafe/realtime/routing.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import warnings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 # WhiteNoise streams static files from a synchronous iterator; Django warns on every file under
@@ -16,4 +19,13 @@ warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume sy
 
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from homesafe.realtime.routing import websocket_urlpatterns  # noqa: E402  (needs apps loaded)
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "homesafe.accounts",
     "homesafe.audit",
     "homesafe.reports",
+    "homesafe.notify",
+    "homesafe.walks",
+    "homesafe.realtime",
 ]
 
 MIDDLEWARE = [
@@ -108,7 +111,9 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "homesafe.sqlite3"),
+            # HOMESAFE_SQLITE_PATH points a process at another file (tests start real worker
+            # processes against their test database this way).
+            "NAME": env_str("HOMESAFE_SQLITE_PATH", str(DATA_DIR / "homesafe.sqlite3")),
             "OPTIONS": {
                 # IMMEDIATE: a write transaction takes the lock at BEGIN, so concurrent writers
                 # wait for each other instead of failing half-way with "database is locked".
@@ -143,6 +148,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Real-time pushes (homesafe/realtime): in-process without Redis; with Redis, PUBLISH on
+# "<prefix><group>" and one pattern subscription per ASGI process. Channels groups are not used
+# for fan-out (measured here 25 to 100 times slower than a raw websockets broadcast).
+REALTIME_REDIS_PREFIX = env_str("HOMESAFE_REALTIME_PREFIX", "homesafe:rt:")
 
 RATELIMIT_ENABLE = env_bool("HOMESAFE_RATELIMIT", True)
 RATELIMIT_VIEW = "homesafe.common.views.rate_limited"
@@ -214,6 +224,9 @@ if PRODUCTION:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
+WALK_POLL_SECONDS = float(env_str("HOMESAFE_WALK_POLL_SECONDS", "1"))
+# The address people reach homesafe at; used in links sent by email (trusted contacts' links).
+HOMESAFE_BASE_URL = env_str("HOMESAFE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 MAP_TILE_URL = env_str("HOMESAFE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 QUICK_EXIT_URL = env_str("HOMESAFE_QUICK_EXIT_URL", "https://www.metservice.com/")
 
@@ -273,6 +286,56 @@ STORAGES = {
 # the active key) or a key file (HOMESAFE_KEY_FILE, default DATA_DIR/keys.json).
 ENCRYPTION_KEYS = env_secret("HOMESAFE_ENCRYPTION_KEYS", default="")
 ENCRYPTION_KEY_FILE = Path(env_str("HOMESAFE_KEY_FILE", str(DATA_DIR / "keys.json")))
+
+# --- notifications and background loops ----------------------------------------------------
+# Email: SMTP when HOMESAFE_SMTP_HOST is set. Without it, the embedded default writes each mail
+# to DATA_DIR/outbox (owner-only) so a newcomer can read them; production falls back to
+# Django's SMTP on localhost:25 and `check --deploy` warns, so alerts are never quietly filed.
+SMTP_HOST = env_str("HOMESAFE_SMTP_HOST", "")
+SMTP_TLS = env_str("HOMESAFE_SMTP_TLS", "starttls").strip().lower()
+if SMTP_TLS in {"1", "true", "yes", "on"}:
+    SMTP_TLS = "starttls"
+elif SMTP_TLS in {"0", "false", "no", "off", "none", ""}:
+    SMTP_TLS = "off"
+if SMTP_TLS not in {"starttls", "ssl", "off"}:
+    raise RuntimeError("HOMESAFE_SMTP_TLS must be starttls, ssl or off")
+OUTBOX_DIR = DATA_DIR / "outbox"
+if SMTP_HOST or PRODUCTION:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = SMTP_HOST or "localhost"
+    EMAIL_PORT = env_int(
+        "HOMESAFE_SMTP_PORT", {"starttls": 587, "ssl": 465, "off": 25}[SMTP_TLS]
+    )
+    EMAIL_HOST_USER = env_str("HOMESAFE_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = env_secret("HOMESAFE_SMTP_PASSWORD", default="")
+    EMAIL_USE_TLS = SMTP_TLS == "starttls"
+    EMAIL_USE_SSL = SMTP_TLS == "ssl"
+else:
+    EMAIL_BACKEND = "homesafe.notify.transports.OutboxEmailBackend"
+    EMAIL_FILE_PATH = str(OUTBOX_DIR)
+# Without a timeout a hung mail server would hold a worker (and its lease) forever.
+EMAIL_TIMEOUT = env_int("HOMESAFE_SMTP_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("HOMESAFE_EMAIL_FROM", "homesafe <alerts@homesafe.invalid>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# SMS and web push go through a gateway class (dotted path, see homesafe/notify/transports.py).
+# The default records to DATA_DIR/outbox, marked as not delivered; in production it refuses,
+# so the notification is retried and then fails loudly instead of being reported as sent.
+NOTIFY_SMS_GATEWAY = env_str("HOMESAFE_SMS_GATEWAY", "homesafe.notify.transports.OutboxSmsGateway")
+NOTIFY_PUSH_GATEWAY = env_str(
+    "HOMESAFE_PUSH_GATEWAY", "homesafe.notify.transports.OutboxPushGateway"
+)
+NOTIFY_POLL_SECONDS = float(env_str("HOMESAFE_NOTIFY_POLL_SECONDS", "1"))
+NOTIFY_THREADS = env_int("HOMESAFE_NOTIFY_THREADS", 2)
+# A claimed notification is someone else's to retry once its lease runs out (a worker died
+# mid-send); longer than any send can take, EMAIL_TIMEOUT included.
+NOTIFY_LEASE_SECONDS = float(env_str("HOMESAFE_NOTIFY_LEASE_SECONDS", "120"))
+NOTIFY_MAX_ATTEMPTS = env_int("HOMESAFE_NOTIFY_MAX_ATTEMPTS", 8)
+# Recipient, subject and body of delivered or failed notifications are erased after this.
+NOTIFY_RETENTION_HOURS = env_int("HOMESAFE_NOTIFY_RETENTION_HOURS", 24)
+# `homesafe serve` runs the background loops in its own process unless told otherwise;
+# production runs them in `homesafe worker` processes instead.
+EMBEDDED_LOOPS = env_bool("HOMESAFE_EMBEDDED_LOOPS", not PRODUCTION)
 
 # --- logging: never narratives, names, contacts, places or codes ---------------------------
 LOGGING = {

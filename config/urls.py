@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("account/", include("homesafe.accounts.urls")),
     path("", include("homesafe.reports.urls")),
+    path("", include("homesafe.walks.urls")),
 ]

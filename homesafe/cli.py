@@ -1,10 +1,11 @@
-"""The `homesafe` command: serve, demo, audit, keys and Django's own management commands."""
+"""The `homesafe` command: serve, worker, demo, audit, keys and Django's management commands."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import threading
 
 
 def _setup() -> None:
@@ -36,16 +37,35 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"  {role:<16} {email}")
         print("Staff need a second factor: `homesafe demo-otp EMAIL` prints a current code.\n")
     sys.stdout.flush()
-    uvicorn.run(
-        "config.asgi:application",
-        host=args.host,
-        port=args.port,
-        proxy_headers=bool(settings.TRUSTED_PROXY_COUNT),
-        forwarded_allow_ips="*" if settings.TRUSTED_PROXY_COUNT else None,
-        lifespan="off",
-        access_log=False,  # paths are safe, but query strings of the API docs are noise
-        log_level="info",
-    )
+    # The embedded default runs the background loops (alerts, deadlines, retention) in this
+    # process; production runs them in `homesafe worker` processes instead.
+    stop_loops = threading.Event()
+    loops = None
+    if settings.EMBEDDED_LOOPS:
+        from homesafe.common.loops import run_loops
+
+        loops = threading.Thread(
+            target=run_loops,
+            kwargs={"stop_event": stop_loops, "join_timeout": 30},
+            name="homesafe-loops",
+            daemon=True,
+        )
+        loops.start()
+    try:
+        uvicorn.run(
+            "config.asgi:application",
+            host=args.host,
+            port=args.port,
+            proxy_headers=bool(settings.TRUSTED_PROXY_COUNT),
+            forwarded_allow_ips="*" if settings.TRUSTED_PROXY_COUNT else None,
+            lifespan="off",
+            access_log=False,  # paths are safe, but query strings of the API docs are noise
+            log_level="info",
+        )
+    finally:
+        stop_loops.set()
+        if loops is not None:
+            loops.join(timeout=35)
     return 0
 
 
@@ -64,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="migrate, seed demo data if empty, and serve")
     serve.add_argument("--host", default=os.environ.get("HOMESAFE_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("HOMESAFE_PORT", "8000")))
+    worker = sub.add_parser("worker", help="run the background loops until SIGTERM/SIGINT")
+    worker.add_argument("--loops", default="", help="comma-separated loop names (default: all)")
     sub.add_parser("demo", help="(re)seed the Wellington demo data")
     otp = sub.add_parser("demo-otp", help="print a current second-factor code of a demo account")
     otp.add_argument("email")
@@ -78,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "worker":
+        return _manage(["worker", *(["--loops", args.loops] if args.loops else [])])
     if args.command == "demo":
         return _manage(["demo"])
     if args.command == "demo-otp":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import random
 import uuid
 from collections import Counter
@@ -28,9 +29,20 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from homesafe.accounts.models import Organisation, Role, TrustedContact, User
 from homesafe.accounts.services import membership_grant, recovery_codes_replace
 from homesafe.audit.services import audit_append
+from homesafe.common import geo
 from homesafe.reports import services as report_services
 from homesafe.reports.models import CaseNote, Message, Report
 from homesafe.reports.schemas import ContactIn, LocationIn, PoliceIn, ReportIn
+from homesafe.walks.models import (
+    DutyState,
+    SafeVenue,
+    SavedPlace,
+    VolunteerApproval,
+    VolunteerProfile,
+    VolunteerStatus,
+    Walk,
+    WalkSettings,
+)
 
 DEMO_PASSWORD = "walk-home-safe-2026"
 DEMO_ORG_SLUG = "rainbow-wellington"
@@ -82,8 +94,9 @@ def demo_otp(email: str) -> str:
         raise CommandError(
             "No demo account with a second factor has that email; run `homesafe demo` first."
         )
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits,
-                drift=device.drift)
+    code = totp(
+        device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift
+    )
     return f"{code:0{device.digits}d}"
 
 
@@ -103,53 +116,122 @@ class Street:
 
 
 STREETS: tuple[Street, ...] = (
-    Street("Courtenay Place", (-41.2930, 174.7795), (-41.2941, 174.7840), 30,
-           (("bar_nightclub", 4), ("street", 4), ("restaurant_takeaway", 3),
-            ("public_transport", 0.5)),
-           ("near the bus stop", "at the corner by the Embassy Theatre",
-            "by the Courtenay Place park")),
-    Street("Cuba Street", (-41.2905, 174.7757), (-41.2955, 174.7740), 18,
-           (("street", 4), ("bar_nightclub", 3), ("restaurant_takeaway", 2), ("shop", 1)),
-           ("by the Bucket Fountain", "in the mall", "near the Ghuznee Street corner")),
-    Street("Manners Street", (-41.2898, 174.7755), (-41.2922, 174.7795), 9,
-           (("street", 4), ("public_transport", 2), ("restaurant_takeaway", 1)),
-           ("at the bus stop", "near the crossing")),
-    Street("Dixon Street", (-41.2913, 174.7750), (-41.2928, 174.7790), 6,
-           (("street", 3), ("bar_nightclub", 2), ("restaurant_takeaway", 1)),
-           ("near the car park", "by the Cuba Street end")),
-    Street("Blair Street", (-41.2922, 174.7820), (-41.2934, 174.7832), 7,
-           (("bar_nightclub", 4), ("street", 3)),
-           ("between Blair and Allen Street", "at the Courtenay Place end")),
-    Street("Lambton Quay", (-41.2795, 174.7765), (-41.2862, 174.7758), 5,
-           (("street", 4), ("shop", 2), ("public_transport", 1), ("workplace", 1)),
-           ("near the cable car", "outside the shops", "at a bus stop")),
-    Street("Willis Street", (-41.2865, 174.7756), (-41.2915, 174.7740), 5,
-           (("street", 3), ("bar_nightclub", 1), ("restaurant_takeaway", 1)),
-           ("near the hotel", "by the Manners Street corner")),
-    Street("Taranaki Street", (-41.2900, 174.7800), (-41.2960, 174.7785), 5,
-           (("street", 4), ("bar_nightclub", 1)),
-           ("at the lights on Courtenay Place", "near the petrol station")),
-    Street("Ghuznee Street", (-41.2932, 174.7728), (-41.2943, 174.7788), 4,
-           (("street", 3), ("bar_nightclub", 2), ("restaurant_takeaway", 1)),
-           ("near the corner of Cuba Street", "by the Taranaki Street lights")),
-    Street("Oriental Parade", (-41.2908, 174.7855), (-41.2922, 174.7935), 3,
-           (("street", 5),),
-           ("on the waterfront", "near the beach")),
-    Street("Wellington railway station", (-41.2786, 174.7790), (-41.2795, 174.7810), 6,
-           (("public_transport", 6), ("street", 1)),
-           ("at the bus interchange", "on the platform", "outside the station")),
+    Street(
+        "Courtenay Place",
+        (-41.2930, 174.7795),
+        (-41.2941, 174.7840),
+        30,
+        (
+            ("bar_nightclub", 4),
+            ("street", 4),
+            ("restaurant_takeaway", 3),
+            ("public_transport", 0.5),
+        ),
+        (
+            "near the bus stop",
+            "at the corner by the Embassy Theatre",
+            "by the Courtenay Place park",
+        ),
+    ),
+    Street(
+        "Cuba Street",
+        (-41.2905, 174.7757),
+        (-41.2955, 174.7740),
+        18,
+        (("street", 4), ("bar_nightclub", 3), ("restaurant_takeaway", 2), ("shop", 1)),
+        ("by the Bucket Fountain", "in the mall", "near the Ghuznee Street corner"),
+    ),
+    Street(
+        "Manners Street",
+        (-41.2898, 174.7755),
+        (-41.2922, 174.7795),
+        9,
+        (("street", 4), ("public_transport", 2), ("restaurant_takeaway", 1)),
+        ("at the bus stop", "near the crossing"),
+    ),
+    Street(
+        "Dixon Street",
+        (-41.2913, 174.7750),
+        (-41.2928, 174.7790),
+        6,
+        (("street", 3), ("bar_nightclub", 2), ("restaurant_takeaway", 1)),
+        ("near the car park", "by the Cuba Street end"),
+    ),
+    Street(
+        "Blair Street",
+        (-41.2922, 174.7820),
+        (-41.2934, 174.7832),
+        7,
+        (("bar_nightclub", 4), ("street", 3)),
+        ("between Blair and Allen Street", "at the Courtenay Place end"),
+    ),
+    Street(
+        "Lambton Quay",
+        (-41.2795, 174.7765),
+        (-41.2862, 174.7758),
+        5,
+        (("street", 4), ("shop", 2), ("public_transport", 1), ("workplace", 1)),
+        ("near the cable car", "outside the shops", "at a bus stop"),
+    ),
+    Street(
+        "Willis Street",
+        (-41.2865, 174.7756),
+        (-41.2915, 174.7740),
+        5,
+        (("street", 3), ("bar_nightclub", 1), ("restaurant_takeaway", 1)),
+        ("near the hotel", "by the Manners Street corner"),
+    ),
+    Street(
+        "Taranaki Street",
+        (-41.2900, 174.7800),
+        (-41.2960, 174.7785),
+        5,
+        (("street", 4), ("bar_nightclub", 1)),
+        ("at the lights on Courtenay Place", "near the petrol station"),
+    ),
+    Street(
+        "Ghuznee Street",
+        (-41.2932, 174.7728),
+        (-41.2943, 174.7788),
+        4,
+        (("street", 3), ("bar_nightclub", 2), ("restaurant_takeaway", 1)),
+        ("near the corner of Cuba Street", "by the Taranaki Street lights"),
+    ),
+    Street(
+        "Oriental Parade",
+        (-41.2908, 174.7855),
+        (-41.2922, 174.7935),
+        3,
+        (("street", 5),),
+        ("on the waterfront", "near the beach"),
+    ),
+    Street(
+        "Wellington railway station",
+        (-41.2786, 174.7790),
+        (-41.2795, 174.7810),
+        6,
+        (("public_transport", 6), ("street", 1)),
+        ("at the bus interchange", "on the platform", "outside the station"),
+    ),
 )
 
 # Per venue: what the person was doing there ("{street}" is filled in).
 ACTIVITIES: dict[str, tuple[str, ...]] = {
-    "street": ("walking along {street}", "heading home along {street}",
-               "waiting for a taxi on {street}"),
-    "bar_nightclub": ("leaving a bar on {street}", "queueing for a club on {street}",
-                      "having a drink at a bar on {street}"),
-    "restaurant_takeaway": ("waiting for food at a takeaway on {street}",
-                            "getting late-night food on {street}"),
-    "public_transport": ("waiting for the night bus on {street}",
-                         "waiting for a bus at {street}"),
+    "street": (
+        "walking along {street}",
+        "heading home along {street}",
+        "waiting for a taxi on {street}",
+    ),
+    "bar_nightclub": (
+        "leaving a bar on {street}",
+        "queueing for a club on {street}",
+        "having a drink at a bar on {street}",
+    ),
+    "restaurant_takeaway": (
+        "waiting for food at a takeaway on {street}",
+        "getting late-night food on {street}",
+    ),
+    "public_transport": ("waiting for the night bus on {street}", "waiting for a bus at {street}"),
     "shop": ("in a dairy on {street}", "in a shop on {street}"),
     "workplace": ("finishing a shift at work on {street}",),
 }
@@ -168,43 +250,80 @@ VENUE_SPOTS: dict[str, tuple[str, ...]] = {
 # {S} capitalised subject. About the offenders: {They}/{they} and {One} ("He" when alone).
 
 INCIDENT_WEIGHTS: dict[str, float] = {
-    "verbal_abuse_slurs": 40, "threats_intimidation": 18, "followed_pursued": 10,
-    "physical_assault": 12, "spat_on": 5, "sexual_harassment": 8, "sexual_assault": 2,
-    "property_damage_graffiti": 4, "theft_robbery": 3, "refused_service": 5,
-    "incitement_mob": 4, "filmed_without_consent": 5,
+    "verbal_abuse_slurs": 40,
+    "threats_intimidation": 18,
+    "followed_pursued": 10,
+    "physical_assault": 12,
+    "spat_on": 5,
+    "sexual_harassment": 8,
+    "sexual_assault": 2,
+    "property_damage_graffiti": 4,
+    "theft_robbery": 3,
+    "refused_service": 5,
+    "incitement_mob": 4,
+    "filmed_without_consent": 5,
 }
 INCIDENT_SENTENCES: dict[str, tuple[str, ...]] = {
-    "verbal_abuse_slurs": ("{They} started shouting slurs at {o}.",
-                           "{They} started yelling abuse at {o}.",
-                           "{They} kept calling {o} names and would not stop."),
-    "threats_intimidation": ("{One} threatened to hurt {o} if {s} stayed.",
-                             "{They} got right in {p} face and said {s} had better leave town."),
-    "followed_pursued": ("{They} followed {o} for a couple of blocks, still yelling.",
-                         "A car slowed down and followed {o} along the street."),
-    "physical_assault": ("{One} shoved {o} into a shop window.",
-                         "{One} started throwing punches.",
-                         "{S} got knocked to the ground and kicked."),
+    "verbal_abuse_slurs": (
+        "{They} started shouting slurs at {o}.",
+        "{They} started yelling abuse at {o}.",
+        "{They} kept calling {o} names and would not stop.",
+    ),
+    "threats_intimidation": (
+        "{One} threatened to hurt {o} if {s} stayed.",
+        "{They} got right in {p} face and said {s} had better leave town.",
+    ),
+    "followed_pursued": (
+        "{They} followed {o} for a couple of blocks, still yelling.",
+        "A car slowed down and followed {o} along the street.",
+    ),
+    "physical_assault": (
+        "{One} shoved {o} into a shop window.",
+        "{One} started throwing punches.",
+        "{S} got knocked to the ground and kicked.",
+    ),
     "spat_on": ("{One} spat at {o}.",),
     "sexual_harassment": ("{They} kept grabbing at {o} and making sexual comments.",),
     "sexual_assault": ("{One} groped {o} and would not let {o} past.",),
-    "property_damage_graffiti": ("{They} ripped the rainbow flag off {p} bag and stamped on it.",
-                                 "{They} kicked {p} bike over and broke the wheel."),
+    "property_damage_graffiti": (
+        "{They} ripped the rainbow flag off {p} bag and stamped on it.",
+        "{They} kicked {p} bike over and broke the wheel.",
+    ),
     "theft_robbery": ("{They} grabbed {p} phone and ran off.",),
-    "refused_service": ("The staff refused to serve {o} and told {o} to leave.",
-                        "The bouncer would not let {o} in and laughed about it."),
+    "refused_service": (
+        "The staff refused to serve {o} and told {o} to leave.",
+        "The bouncer would not let {o} in and laughed about it.",
+    ),
     "incitement_mob": ("Other people on the street started cheering them on and joining in.",),
     "filmed_without_consent": ("People got their phones out and filmed instead of helping.",),
-    "online_abuse": ("After a post about the Pride event, {s} got dozens of abusive messages.",
-                     "Someone shared a photo of {o} in a group chat with horrible comments."),
+    "online_abuse": (
+        "After a post about the Pride event, {s} got dozens of abusive messages.",
+        "Someone shared a photo of {o} in a group chat with horrible comments.",
+    ),
     "outing_blackmail": ("Someone threatened to tell {p} family and work unless {s} paid them.",),
 }
 
 BIAS_WEIGHTS: dict[str, float] = {
-    "gay": 30, "lesbian": 10, "bisexual": 4, "lgbt_general": 12, "transgender": 15,
-    "non_binary_gender_nonconforming": 7, "intersex": 0.5, "asexual": 0.5,
-    "maori": 4, "pacific": 3, "asian": 4, "race_ethnicity": 2, "religion": 2,
-    "disability_physical": 1, "disability_mental": 1, "sex_gender": 3, "age": 0.5,
-    "alternative_subculture": 1, "other": 1, "dont_know": 3,
+    "gay": 30,
+    "lesbian": 10,
+    "bisexual": 4,
+    "lgbt_general": 12,
+    "transgender": 15,
+    "non_binary_gender_nonconforming": 7,
+    "intersex": 0.5,
+    "asexual": 0.5,
+    "maori": 4,
+    "pacific": 3,
+    "asian": 4,
+    "race_ethnicity": 2,
+    "religion": 2,
+    "disability_physical": 1,
+    "disability_mental": 1,
+    "sex_gender": 3,
+    "age": 0.5,
+    "alternative_subculture": 1,
+    "other": 1,
+    "dont_know": 3,
 }
 BIAS_SENTENCES: dict[str, str] = {
     "gay": "{They} worked out {s} {was} gay and went for {o}.",
@@ -228,10 +347,18 @@ BIAS_SENTENCES: dict[str, str] = {
     "other": "",
     "dont_know": "I am not sure why they picked on {o}.",
 }
-SEXUALITY_OR_GENDER = frozenset({
-    "gay", "lesbian", "bisexual", "lgbt_general", "transgender",
-    "non_binary_gender_nonconforming", "intersex", "asexual",
-})
+SEXUALITY_OR_GENDER = frozenset(
+    {
+        "gay",
+        "lesbian",
+        "bisexual",
+        "lgbt_general",
+        "transgender",
+        "non_binary_gender_nonconforming",
+        "intersex",
+        "asexual",
+    }
+)
 
 OFFENDER_INTRODUCTIONS: dict[str, str] = {
     "1": "A man came up to {o}.",
@@ -274,23 +401,53 @@ POLICE_ALTERNATIVES: tuple[str, ...] = (
 
 # Who the narrative is about, by reporter role: pronoun slots.
 VOICES: dict[str, tuple[dict[str, str], ...]] = {
-    "victim": ({"s": "I", "o": "me", "p": "my", "was": "was"},
-               {"s": "we", "o": "us", "p": "our", "was": "were"}),
+    "victim": (
+        {"s": "I", "o": "me", "p": "my", "was": "was"},
+        {"s": "we", "o": "us", "p": "our", "was": "were"},
+    ),
     "witness": ({"s": "they", "o": "them", "p": "their", "was": "were"},),
     "third_party": ({"s": "they", "o": "them", "p": "their", "was": "were"},),
     "organisation": ({"s": "they", "o": "them", "p": "their", "was": "were"},),
 }
 WITNESSED_PEOPLE: tuple[str, ...] = (
-    "a young couple", "two women", "a trans woman", "a guy in a rainbow T-shirt",
-    "a group of students", "an older man",
+    "a young couple",
+    "two women",
+    "a trans woman",
+    "a guy in a rainbow T-shirt",
+    "a group of students",
+    "an older man",
 )
 CONTACT_NAMES: tuple[str, ...] = (
-    "Kiri Example", "Jordan Sample", "Tama Placeholder", "Mei Testcase", "Riley Fictional",
-    "Ana Demo", "Sione Madeup", "Charlie Invented",
+    "Kiri Example",
+    "Jordan Sample",
+    "Tama Placeholder",
+    "Mei Testcase",
+    "Riley Fictional",
+    "Ana Demo",
+    "Sione Madeup",
+    "Charlie Invented",
 )
 VOLUNTEER_NAMES: tuple[str, ...] = (
-    "Manaia", "Hine", "Priya", "Tom", "Lena", "Wiremu", "Grace", "Noa", "Ruby", "Ethan",
-    "Moana", "Felix", "Isla", "Keanu", "Ava", "Leilani", "Oscar", "Mere", "Jun", "Zoe",
+    "Manaia",
+    "Hine",
+    "Priya",
+    "Tom",
+    "Lena",
+    "Wiremu",
+    "Grace",
+    "Noa",
+    "Ruby",
+    "Ethan",
+    "Moana",
+    "Felix",
+    "Isla",
+    "Keanu",
+    "Ava",
+    "Leilani",
+    "Oscar",
+    "Mere",
+    "Jun",
+    "Zoe",
 )
 
 CASEWORKER_REPLIES: tuple[str, ...] = (
@@ -344,6 +501,7 @@ def seed() -> str:
             name=DEMO_ORG_NAME, slug=DEMO_ORG_SLUG, timezone=DEMO_TIMEZONE, emergency_number="111"
         )
         people = _create_people(org)
+        _create_walk_world(rng, org, people, now)
         reports = _create_reports(rng, org, people, now)
         _triage_all(rng, reports, people, now)
         audit_append(
@@ -365,8 +523,71 @@ def seed() -> str:
         f"Cuba Street ({weekend_nights} on Friday or Saturday nights; "
         f"{statuses['new']} new, {statuses['closed']} closed)"
         + (f", replacing {replaced} earlier demo reports" if replaced else "")
-        + ". Staff second-factor codes: `homesafe demo-otp EMAIL`."
+        + f"; {ON_DUTY_VOLUNTEERS} volunteers on duty near Courtenay Place"
+        + ". Second-factor codes for staff and volunteers: `homesafe demo-otp EMAIL`."
     )
+
+
+# Places on and around Courtenay Place where a demo volunteer might be waiting (lat, lng).
+COURTENAY_PLACE = (-41.2935, 174.7815)
+ON_DUTY_VOLUNTEERS = 5
+SAFE_VENUES = [
+    ("All-night pharmacy (demo)", "Courtenay Place", -41.29375, 174.78050, "open until 4 a.m."),
+    ("24-hour service station (demo)", "Kent Terrace", -41.29445, 174.78440, "open all night"),
+    ("Hotel reception (demo)", "Cambridge Terrace", -41.29300, 174.78330, "staffed all night"),
+    ("Late-night café (demo)", "Cuba Street", -41.29260, 174.77480, "open until 3 a.m."),
+]
+
+
+def _create_walk_world(
+    rng: random.Random, org: Organisation, people: _People, now: dt.datetime
+) -> None:
+    """Approved volunteers around Courtenay Place (a few on duty), an on-call caseworker,
+    safe venues, and the member's saved places."""
+    WalkSettings.objects.create(organisation=org, oncall=people.caseworkers[0])
+    for index, user in enumerate(people.volunteers):
+        # Volunteers spread 100 m to 1.5 km from Courtenay Place; the first few are on duty.
+        distance = 100 + index * 70
+        bearing = rng.uniform(0, 2 * math.pi)
+        lat = COURTENAY_PLACE[0] + distance * math.cos(bearing) / 111_320
+        lng = COURTENAY_PLACE[1] + distance * math.sin(bearing) / (
+            111_320 * math.cos(math.radians(COURTENAY_PLACE[0]))
+        )
+        point = geo.Point(lat, lng)
+        on_duty = index < ON_DUTY_VOLUNTEERS
+        profile = VolunteerProfile.objects.create(
+            user=user,
+            organisation=org,
+            first_name=user.display_name,
+            status=VolunteerStatus.APPROVED,
+            applied_at=now - dt.timedelta(days=60 + index),
+            decided_at=now - dt.timedelta(days=50 + index),
+            duty_state=DutyState.ON_DUTY if on_duty else DutyState.OFF_DUTY,
+            duty_changed_at=now if on_duty else None,
+            cell_r10=geo.cell_int(point, 10) if on_duty else None,
+            cell_r7=geo.cell_int(point, 7) if on_duty else None,
+            position={"lat": round(lat, 6), "lng": round(lng, 6)} if on_duty else None,
+            position_at=now if on_duty else None,
+        )
+        for approver in (people.admin, people.caseworkers[0]):
+            VolunteerApproval.objects.create(profile=profile, approver=approver)
+    for name, address, lat, lng, hours in SAFE_VENUES:
+        SafeVenue.objects.create(
+            organisation=org,
+            name=name,
+            address=address,
+            lat=lat,
+            lng=lng,
+            cell_r7=geo.cell_int(geo.Point(lat, lng), 7),
+            hours=hours,
+        )
+    for label, lat, lng in (
+        ("Home", -41.29900, 174.76600),
+        ("Friend's place", -41.29580, 174.79020),
+    ):
+        SavedPlace.objects.create(
+            id=uuid.uuid4(), owner=people.member, label=label, point={"lat": lat, "lng": lng}
+        )
 
 
 def _delete_previous() -> int:
@@ -374,6 +595,7 @@ def _delete_previous() -> int:
     reports = Report.objects.filter(organisation__slug=DEMO_ORG_SLUG)
     count = reports.count()
     reports.delete()
+    Walk.objects.filter(organisation__slug=DEMO_ORG_SLUG).delete()
     User.objects.filter(email__endswith="@" + settings.DEMO_EMAIL_DOMAIN).delete()
     Organisation.objects.filter(slug=DEMO_ORG_SLUG).delete()
     return count
@@ -404,11 +626,13 @@ def _create_people(org: Organisation) -> _People:
         with_second_factor(account("sam", "Sam", Role.CASEWORKER)),
     ]
     member = account("member", "Rawiri", Role.MEMBER)
-    for name, email in (("Flatmate Example", "flatmate@example.org"),
-                        ("Sister Example", "sister@example.org")):
+    for name, email in (
+        ("Flatmate Example", "flatmate@example.org"),
+        ("Sister Example", "sister@example.org"),
+    ):
         TrustedContact.objects.create(id=uuid.uuid4(), owner=member, name=name, email=email)
     volunteers = [
-        account(f"volunteer{i:02d}", name, Role.VOLUNTEER)
+        with_second_factor(account(f"volunteer{i:02d}", name, Role.VOLUNTEER))
         for i, name in enumerate(VOLUNTEER_NAMES, start=1)
     ]
     return _People(admin=admin, caseworkers=caseworkers, member=member, volunteers=volunteers)
@@ -450,8 +674,9 @@ def _occurred_at(rng: random.Random, now_local: dt.datetime) -> dt.datetime:
             day = night + dt.timedelta(days=1) if hour < 12 else night
         else:
             hour, day = rng.randint(10, 20), night
-        when = dt.datetime.combine(day, dt.time(hour, rng.randrange(0, 60, 5)),
-                                   tzinfo=now_local.tzinfo)
+        when = dt.datetime.combine(
+            day, dt.time(hour, rng.randrange(0, 60, 5)), tzinfo=now_local.tzinfo
+        )
         if when < now_local - dt.timedelta(hours=2):
             return when
 
@@ -477,8 +702,15 @@ def _point_on(rng: random.Random, street: Street) -> LocationIn:
 
 
 def _narrative(
-    rng: random.Random, voice: dict[str, str], opening: str, incidents: list[str],
-    bias: list[str], ending: str, *, offenders: str | None, online: bool,
+    rng: random.Random,
+    voice: dict[str, str],
+    opening: str,
+    incidents: list[str],
+    bias: list[str],
+    ending: str,
+    *,
+    offenders: str | None,
+    online: bool,
 ) -> str:
     """A short first-person (or witness) account assembled from the templates above."""
     alone = offenders == "1"
@@ -521,28 +753,37 @@ def _police(rng: random.Random, incidents: list[str]) -> PoliceIn:
         weights=[3, 3, 3, 3, 1],
     )[0]
     recording = rng.choices(
-        ["recorded_as_hate_crime", "recorded_with_hate_flag", "recorded_as_non_crime",
-         "not_recorded", "unknown"],
+        [
+            "recorded_as_hate_crime",
+            "recorded_with_hate_flag",
+            "recorded_as_non_crime",
+            "not_recorded",
+            "unknown",
+        ],
         weights=[1, 2, 2, 2, 5],
     )[0]
     recorded = recording not in ("not_recorded", "unknown")
-    return PoliceIn.model_validate(dict(
-        contacted="yes",
-        contact_method=method,
-        minutes_to_arrive=rng.choice([4, 8, 12, 20, 35, 60]) if at_scene else None,
-        help_requested=help_requested,
-        alternative_offered=(
-            rng.choice(POLICE_ALTERNATIVES)
-            if help_requested.get("escort_home") == "alternative_offered" else None
-        ),
-        officer_attitude=attitude,
-        recording=recording,
-        police_reference=f"P0{rng.randint(10**7, 10**8 - 1)}" if recorded else None,
-        investigation=(
-            rng.choice(["open", "suspect_identified", "closed_no_further_action", "charged"])
-            if recorded else rng.choice(["none", "unknown"])
-        ),
-    ))
+    return PoliceIn.model_validate(
+        dict(
+            contacted="yes",
+            contact_method=method,
+            minutes_to_arrive=rng.choice([4, 8, 12, 20, 35, 60]) if at_scene else None,
+            help_requested=help_requested,
+            alternative_offered=(
+                rng.choice(POLICE_ALTERNATIVES)
+                if help_requested.get("escort_home") == "alternative_offered"
+                else None
+            ),
+            officer_attitude=attitude,
+            recording=recording,
+            police_reference=f"P0{rng.randint(10**7, 10**8 - 1)}" if recorded else None,
+            investigation=(
+                rng.choice(["open", "suspect_identified", "closed_no_further_action", "charged"])
+                if recorded
+                else rng.choice(["none", "unknown"])
+            ),
+        )
+    )
 
 
 def _random_report(
@@ -550,8 +791,9 @@ def _random_report(
 ) -> tuple[ReportIn, dt.datetime]:
     """One fictional report and when it was filed."""
     occurred = _occurred_at(rng, now.astimezone(tz))
-    role = rng.choices(["victim", "witness", "third_party", "organisation"],
-                       weights=[65, 22, 11, 2])[0]
+    role = rng.choices(
+        ["victim", "witness", "third_party", "organisation"], weights=[65, 22, 11, 2]
+    )[0]
     identity = rng.choices(["pseudonymous", "anonymous", "identified"], weights=[60, 25, 15])[0]
     voice = rng.choice(VOICES[role])
 
@@ -562,8 +804,9 @@ def _random_report(
         place_text = None
     else:
         street = rng.choices(STREETS, weights=[s.weight for s in STREETS])[0]
-        venue = rng.choices([v for v, _w in street.venues],
-                            weights=[w for _v, w in street.venues])[0]
+        venue = rng.choices([v for v, _w in street.venues], weights=[w for _v, w in street.venues])[
+            0
+        ]
         precision = rng.choices(
             ["about_100m", "exact", "neighbourhood", "withhold", "city"],
             weights=[65, 12, 12, 8, 3],
@@ -584,12 +827,17 @@ def _random_report(
     if "dont_know" not in bias:
         if "verbal_abuse_slurs" in incidents or rng.random() < 0.5:
             indicators.append("words_used")
-        if _is_pride_season(occurred.date()) and SEXUALITY_OR_GENDER & set(bias) and (
-            rng.random() < 0.6
+        if (
+            _is_pride_season(occurred.date())
+            and SEXUALITY_OR_GENDER & set(bias)
+            and (rng.random() < 0.6)
         ):
             indicators.append("significant_date_or_event")
-        for extra, chance in (("symbols_gestures", 0.1), ("prior_incidents", 0.12),
-                              ("victim_offender_difference", 0.15)):
+        for extra, chance in (
+            ("symbols_gestures", 0.1),
+            ("prior_incidents", 0.12),
+            ("victim_offender_difference", 0.15),
+        ):
             if rng.random() < chance:
                 indicators.append(extra)
 
@@ -612,9 +860,13 @@ def _random_report(
         activity = rng.choice(ACTIVITIES[venue]).format(street=street.name)
         opening = opening.format(activity=activity)
 
-    offenders = None if online else rng.choices(
-        ["1", "2_3", "4_10", "more_than_10", "unknown"], weights=[35, 35, 18, 2, 10]
-    )[0]
+    offenders = (
+        None
+        if online
+        else rng.choices(
+            ["1", "2_3", "4_10", "more_than_10", "unknown"], weights=[35, 35, 18, 2, 10]
+        )[0]
+    )
     police = _police(rng, incidents) if not online and rng.random() < 0.5 else None
     ending = rng.choice(ONLINE_AFTERMATHS if online else AFTERMATHS)
     if police is not None and police.help_requested.get("escort_home") == "refused":
@@ -622,69 +874,87 @@ def _random_report(
 
     physical = "physical_assault" in incidents or "sexual_assault" in incidents
     injuries = (
-        rng.choices(["minor", "needed_medical_care", "hospitalised", "none"],
-                    weights=[10, 4, 1, 5])[0]
-        if physical else rng.choice(["none", "none", None])
+        rng.choices(
+            ["minor", "needed_medical_care", "hospitalised", "none"], weights=[10, 4, 1, 5]
+        )[0]
+        if physical
+        else rng.choice(["none", "none", None])
     )
     bystanders = None if online else rng.choice([None, 0, 2, 5, 10, 20, 40])
     bystander_actions: list[str] = []
     if bystanders:
-        bystander_actions = _some(rng, {"ignored": 4, "filmed": 3, "helped": 3, "joined_in": 1},
-                                  rng.choice([1, 1, 2]))
+        bystander_actions = _some(
+            rng, {"ignored": 4, "filmed": 3, "helped": 3, "joined_in": 1}, rng.choice([1, 1, 2])
+        )
     consent_police = rng.choices(["none", "anonymised", "identifiable"], weights=[45, 35, 20])[0]
     if identity == "anonymous" and consent_police == "identifiable":
         consent_police = "anonymised"
     contact = None
     if identity == "identified":
         name = rng.choice(CONTACT_NAMES)
-        contact = ContactIn.model_validate(dict(
-            name=name,
-            email=f"{name.split()[0].lower()}.{rng.randint(10, 99)}@example.org",
-            channel=rng.choice(["email", "mailbox", "sms"]),
-            phone="021 555 0" + f"{rng.randint(100, 999)}",
-            leave_message=rng.choice([True, False, None]),
-        ))
+        contact = ContactIn.model_validate(
+            dict(
+                name=name,
+                email=f"{name.split()[0].lower()}.{rng.randint(10, 99)}@example.org",
+                channel=rng.choice(["email", "mailbox", "sms"]),
+                phone="021 555 0" + f"{rng.randint(100, 999)}",
+                leave_message=rng.choice([True, False, None]),
+            )
+        )
 
-    data = ReportIn.model_validate(dict(
-        organisation=DEMO_ORG_SLUG,
-        reporter_role=role,
-        identity_level=identity,
-        contact=contact,
-        consent_police=consent_police,
-        consent_statistics=rng.random() < 0.8,
-        occurred_on=occurred.date(),
-        occurred_time=None if rng.random() < 0.1 else occurred.time(),
-        occurred_approximate=rng.random() < 0.2,
-        place_text=place_text,
-        location=location,
-        location_precision=precision,
-        venue_type=venue,
-        incident_types=incidents,
-        narrative=_narrative(rng, voice, opening, incidents, bias, ending,
-                             offenders=offenders, online=online),
-        bias=bias,
-        bias_other_text="They were yelling about my accent." if "other" in bias else None,
-        bias_perceived=rng.choice([None, None, True, False]),
-        bias_indicators=indicators,
-        bias_perceived_by=["victim"] if role == "victim" else ["witness"],
-        offenders_count=offenders,
-        offender_description=rng.choice(OFFENDER_DESCRIPTIONS) if rng.random() < 0.4 else None,
-        relationship="online_contact" if online else rng.choices(
-            ["stranger", "acquaintance", "unknown", "colleague"], weights=[85, 5, 8, 2]
-        )[0],
-        injuries=injuries,
-        emotional_impact=(
-            rng.choice(EMOTIONAL_IMPACTS) if role == "victim" and rng.random() < 0.4 else None
-        ),
-        bystanders_count=bystanders,
-        bystander_actions=bystander_actions,
-        police=police,
-        support_wanted=_some(
-            rng, {"just_record": 5, "talk": 3, "police_help": 2, "counselling": 2,
-                  "safe_way_home": 2, "legal": 1, "medical": 0.5},
-            rng.choice([0, 1, 1, 2]),
-        ),
-    ))
+    data = ReportIn.model_validate(
+        dict(
+            organisation=DEMO_ORG_SLUG,
+            reporter_role=role,
+            identity_level=identity,
+            contact=contact,
+            consent_police=consent_police,
+            consent_statistics=rng.random() < 0.8,
+            occurred_on=occurred.date(),
+            occurred_time=None if rng.random() < 0.1 else occurred.time(),
+            occurred_approximate=rng.random() < 0.2,
+            place_text=place_text,
+            location=location,
+            location_precision=precision,
+            venue_type=venue,
+            incident_types=incidents,
+            narrative=_narrative(
+                rng, voice, opening, incidents, bias, ending, offenders=offenders, online=online
+            ),
+            bias=bias,
+            bias_other_text="They were yelling about my accent." if "other" in bias else None,
+            bias_perceived=rng.choice([None, None, True, False]),
+            bias_indicators=indicators,
+            bias_perceived_by=["victim"] if role == "victim" else ["witness"],
+            offenders_count=offenders,
+            offender_description=rng.choice(OFFENDER_DESCRIPTIONS) if rng.random() < 0.4 else None,
+            relationship="online_contact"
+            if online
+            else rng.choices(
+                ["stranger", "acquaintance", "unknown", "colleague"], weights=[85, 5, 8, 2]
+            )[0],
+            injuries=injuries,
+            emotional_impact=(
+                rng.choice(EMOTIONAL_IMPACTS) if role == "victim" and rng.random() < 0.4 else None
+            ),
+            bystanders_count=bystanders,
+            bystander_actions=bystander_actions,
+            police=police,
+            support_wanted=_some(
+                rng,
+                {
+                    "just_record": 5,
+                    "talk": 3,
+                    "police_help": 2,
+                    "counselling": 2,
+                    "safe_way_home": 2,
+                    "legal": 1,
+                    "medical": 0.5,
+                },
+                rng.choice([0, 1, 1, 2]),
+            ),
+        )
+    )
     return data, _reported_after(rng, occurred.astimezone(dt.UTC), now)
 
 
@@ -713,8 +983,13 @@ def _story_reports(now: dt.datetime, tz: ZoneInfo) -> list[tuple[ReportIn, dt.da
         "location": where,
         "location_precision": "about_100m",
         "venue_type": "restaurant_takeaway",
-        "incident_types": ["verbal_abuse_slurs", "physical_assault", "incitement_mob",
-                           "filmed_without_consent", "followed_pursued"],
+        "incident_types": [
+            "verbal_abuse_slurs",
+            "physical_assault",
+            "incitement_mob",
+            "filmed_without_consent",
+            "followed_pursued",
+        ],
         "bias": ["gay"],
         "bias_indicators": ["words_used", "significant_date_or_event"],
         "offenders_count": "4_10",
@@ -722,54 +997,73 @@ def _story_reports(now: dt.datetime, tz: ZoneInfo) -> list[tuple[ReportIn, dt.da
         "bystanders_count": 30,
         "consent_statistics": True,
     }
-    victim = ReportIn.model_validate(dict(
-        **shared,
-        reporter_role="victim",
-        identity_level="identified",
-        contact=ContactIn.model_validate(dict(
-            name="Jordan Sample", email="jordan.sample@example.org", channel="email",
-            leave_message=True,
-        )),
-        consent_police="identifiable",
-        narrative=(
-            "My partner and I were waiting for food at a takeaway on Courtenay Place after a "
-            "Pride event. A group of men started shouting homophobic slurs at us, then pushed "
-            "and punched us. More people joined in and a crowd stood around filming on their "
-            "phones. Police came and broke it up, but when we asked an officer to walk us home "
-            "he said no. A young woman, then a few other people, walked us home. Some of the "
-            "group followed us part of the way."
-        ),
-        bias_perceived_by=["victim"],
-        offender_description="Six or seven men in their twenties, some in rugby jerseys.",
-        injuries="minor",
-        emotional_impact="We were terrified. We still don't go into town at night.",
-        bystander_actions=["filmed", "joined_in", "helped"],
-        police=PoliceIn.model_validate(dict(
-            contacted="yes", contact_method="attended_uncalled", minutes_to_arrive=10,
-            help_requested={"escort_home": "refused", "medical": "not_asked",
-                            "statement_taken": "not_asked"},
-            alternative_offered="The officer told us to get a taxi, but none would stop.",
-            officer_attitude="dismissive", recording="unknown", investigation="unknown",
-        )),
-        support_wanted=["police_help", "talk", "safe_way_home"],
-    ))
-    witness = ReportIn.model_validate(dict(
-        **shared,
-        reporter_role="witness",
-        identity_level="pseudonymous",
-        consent_police="anonymised",
-        narrative=(
-            "I saw two men being attacked outside a takeaway on Courtenay Place. People were "
-            "yelling slurs and lots of people were filming. After the police left them there "
-            "I walked them home with a couple of others, and some of the group followed us "
-            "for a few blocks. I filmed part of it and can share the video."
-        ),
-        bias_perceived_by=["witness"],
-        bystander_actions=["filmed", "joined_in", "helped"],
-    ))
+    victim = ReportIn.model_validate(
+        dict(
+            **shared,
+            reporter_role="victim",
+            identity_level="identified",
+            contact=ContactIn.model_validate(
+                dict(
+                    name="Jordan Sample",
+                    email="jordan.sample@example.org",
+                    channel="email",
+                    leave_message=True,
+                )
+            ),
+            consent_police="identifiable",
+            narrative=(
+                "My partner and I were waiting for food at a takeaway on Courtenay Place after a "
+                "Pride event. A group of men started shouting homophobic slurs at us, then pushed "
+                "and punched us. More people joined in and a crowd stood around filming on their "
+                "phones. Police came and broke it up, but when we asked an officer to walk us home "
+                "he said no. A young woman, then a few other people, walked us home. Some of the "
+                "group followed us part of the way."
+            ),
+            bias_perceived_by=["victim"],
+            offender_description="Six or seven men in their twenties, some in rugby jerseys.",
+            injuries="minor",
+            emotional_impact="We were terrified. We still don't go into town at night.",
+            bystander_actions=["filmed", "joined_in", "helped"],
+            police=PoliceIn.model_validate(
+                dict(
+                    contacted="yes",
+                    contact_method="attended_uncalled",
+                    minutes_to_arrive=10,
+                    help_requested={
+                        "escort_home": "refused",
+                        "medical": "not_asked",
+                        "statement_taken": "not_asked",
+                    },
+                    alternative_offered="The officer told us to get a taxi, but none would stop.",
+                    officer_attitude="dismissive",
+                    recording="unknown",
+                    investigation="unknown",
+                )
+            ),
+            support_wanted=["police_help", "talk", "safe_way_home"],
+        )
+    )
+    witness = ReportIn.model_validate(
+        dict(
+            **shared,
+            reporter_role="witness",
+            identity_level="pseudonymous",
+            consent_police="anonymised",
+            narrative=(
+                "I saw two men being attacked outside a takeaway on Courtenay Place. People were "
+                "yelling slurs and lots of people were filming. After the police left them there "
+                "I walked them home with a couple of others, and some of the group followed us "
+                "for a few blocks. I filmed part of it and can share the video."
+            ),
+            bias_perceived_by=["witness"],
+            bystander_actions=["filmed", "joined_in", "helped"],
+        )
+    )
     reported = occurred.astimezone(dt.UTC)
-    return [(victim, reported + dt.timedelta(hours=30)),
-            (witness, reported + dt.timedelta(hours=9))]
+    return [
+        (victim, reported + dt.timedelta(hours=30)),
+        (witness, reported + dt.timedelta(hours=9)),
+    ]
 
 
 def _create_reports(
@@ -787,16 +1081,20 @@ def _create_reports(
         data, reported_at = _random_report(rng, now, tz)
         if data.reporter_role != "victim":
             continue
-        data = data.model_copy(update={
-            "identity_level": "identified",
-            "contact": ContactIn.model_validate(
-                dict(name="Rawiri", email="rawiri@example.org", channel="mailbox")
-            ),
-            "consent_police": "none",
-        })
-        reports.append(report_services.report_submit(
-            data=data, user=people.member, reported_at=reported_at
-        ).report)
+        data = data.model_copy(
+            update={
+                "identity_level": "identified",
+                "contact": ContactIn.model_validate(
+                    dict(name="Rawiri", email="rawiri@example.org", channel="mailbox")
+                ),
+                "consent_police": "none",
+            }
+        )
+        reports.append(
+            report_services.report_submit(
+                data=data, user=people.member, reported_at=reported_at
+            ).report
+        )
         own += 1
     story = [
         report_services.report_submit(data=data, reported_at=reported_at).report
@@ -814,11 +1112,20 @@ def _status_for(rng: random.Random, report: Report, age: dt.timedelta) -> str:
     elif days < 45:
         weights = {"new": 15, "triaged": 30, "in_support": 40, "referred_to_police": 15}
     elif days < 180:
-        weights = {"triaged": 5, "in_support": 30, "referred_to_police": 15,
-                   "police_investigating": 10, "closed": 40}
+        weights = {
+            "triaged": 5,
+            "in_support": 30,
+            "referred_to_police": 15,
+            "police_investigating": 10,
+            "closed": 40,
+        }
     else:
-        weights = {"closed": 75, "in_support": 10, "police_investigating": 8,
-                   "referred_to_police": 7}
+        weights = {
+            "closed": 75,
+            "in_support": 10,
+            "police_investigating": 8,
+            "referred_to_police": 7,
+        }
     status = _weighted(rng, weights)
     # Only a reporter's consent sends a case to the police.
     if status in ("referred_to_police", "police_investigating") and report.consent_police == "none":
@@ -840,20 +1147,25 @@ def _triage_all(
         status = _status_for(rng, report, age)
         if status == "new":
             continue
-        assignee = None if status == "triaged" and rng.random() < 0.3 else rng.choice(
-            people.caseworkers
+        assignee = (
+            None if status == "triaged" and rng.random() < 0.3 else rng.choice(people.caseworkers)
         )
         priority = report.priority
         if priority == "normal" and rng.random() < 0.15:
             priority = rng.choice(["low", "high"])
         report_services.report_update(
-            report=report, user=assignee or people.admin, status=status, priority=priority,
+            report=report,
+            user=assignee or people.admin,
+            status=status,
+            priority=priority,
             assignee_id=assignee.pk if assignee else None,
         )
         last = report.reported_at + dt.timedelta(hours=rng.uniform(2, 72))
         if (
-            assignee is not None and talked < CONVERSATIONS
-            and report.identity_level != "anonymous" and age > dt.timedelta(days=3)
+            assignee is not None
+            and talked < CONVERSATIONS
+            and report.identity_level != "anonymous"
+            and age > dt.timedelta(days=3)
             and rng.random() < 0.25
         ):
             talked += 1
@@ -911,29 +1223,48 @@ def _story_casework(story: list[Report], people: _People) -> None:
     aroha = people.caseworkers[0]
     for report in story:
         report_services.report_update(
-            report=report, user=people.admin, status="police_investigating", priority="high",
+            report=report,
+            user=people.admin,
+            status="police_investigating",
+            priority="high",
             assignee_id=aroha.pk,
         )
     day = dt.timedelta(days=1)
     start = victim.reported_at + dt.timedelta(hours=3)
-    _backdate(report_services.mailbox_post_by_caseworker(
-        report=victim, user=aroha,
-        body="Kia ora Jordan, I'm Aroha from Rainbow Wellington. I'm so sorry. Would you like "
-             "us to come with you when you talk to the police?",
-    ), start)
-    _backdate(report_services.mailbox_post_by_reporter(
-        report=victim, body="Yes please. We also want to know why nobody would walk us home.",
-    ), start + day)
-    _backdate(report_services.case_note_add(
-        report=victim, user=aroha,
-        body="Linked with the witness report from the same night; the witness has video. "
-             "Police have apologised and opened an investigation.",
-    ), start + 4 * day)
-    _backdate(report_services.case_note_add(
-        report=victim, user=aroha,
-        body="District commander agreed to meet community organisations; bring the "
-             "refused-escort figures from the last two years.",
-    ), start + 6 * day)
+    _backdate(
+        report_services.mailbox_post_by_caseworker(
+            report=victim,
+            user=aroha,
+            body="Kia ora Jordan, I'm Aroha from Rainbow Wellington. I'm so sorry. Would you like "
+            "us to come with you when you talk to the police?",
+        ),
+        start,
+    )
+    _backdate(
+        report_services.mailbox_post_by_reporter(
+            report=victim,
+            body="Yes please. We also want to know why nobody would walk us home.",
+        ),
+        start + day,
+    )
+    _backdate(
+        report_services.case_note_add(
+            report=victim,
+            user=aroha,
+            body="Linked with the witness report from the same night; the witness has video. "
+            "Police have apologised and opened an investigation.",
+        ),
+        start + 4 * day,
+    )
+    _backdate(
+        report_services.case_note_add(
+            report=victim,
+            user=aroha,
+            body="District commander agreed to meet community organisations; bring the "
+            "refused-escort figures from the last two years.",
+        ),
+        start + 6 * day,
+    )
     Report.objects.filter(pk=victim.pk).update(
         updated_at=start + 6 * day, last_reporter_message_at=start + day
     )

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from homesafe.accounts.models import Membership, Organisation, Role, User
+from homesafe.accounts.models import Membership, Organisation, Role, TrustedContact, User
 from homesafe.audit.services import audit_append
 from homesafe.common.errors import DomainError
 
 RECOVERY_CODES = 10
+MAX_TRUSTED_CONTACTS = 10
 
 
 def user_create(*, email: str, password: str, display_name: str = "") -> User:
@@ -67,3 +71,24 @@ def recovery_codes_replace(*, user: User) -> list[str]:
     codes = [secrets.token_hex(5) for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
     return codes
+
+
+def trusted_contact_add(*, owner: User, name: str, email: str) -> TrustedContact:
+    """Someone to alert if a walk goes wrong: a name and an email, both kept encrypted."""
+    name, email = name.strip(), email.strip().lower()
+    if not name or len(name) > 80:
+        raise DomainError(_("Give a name (up to 80 characters)."), field="name")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise DomainError(_("That email address does not look right."), field="email")
+    if TrustedContact.objects.filter(owner=owner).count() >= MAX_TRUSTED_CONTACTS:
+        raise DomainError(_("You can keep up to %(n)s trusted contacts.")
+                          % {"n": MAX_TRUSTED_CONTACTS}, code="too_many")
+    return TrustedContact.objects.create(id=uuid.uuid4(), owner=owner, name=name, email=email)
+
+
+def trusted_contact_remove(*, owner: User, contact_id: uuid.UUID | str) -> None:
+    deleted, _detail = TrustedContact.objects.filter(owner=owner, pk=contact_id).delete()
+    if not deleted:
+        raise DomainError(_("No such contact."), code="not_found")

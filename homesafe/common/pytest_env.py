@@ -17,6 +17,7 @@ os.environ.setdefault("HOMESAFE_RATELIMIT", "0")
 os.environ.setdefault("HOMESAFE_TEST_QUICK_HASHING", "1")
 # Against a real Redis, tests only ever clear their own keys (see conftest's _fresh_cache).
 os.environ.setdefault("HOMESAFE_CACHE_PREFIX", f"homesafe-test-{os.getpid()}")
+os.environ.setdefault("HOMESAFE_REALTIME_PREFIX", f"homesafe-test-{os.getpid()}:rt:")
 os.environ.setdefault("HOMESAFE_TEST_DB_SUFFIX", str(os.getpid()))
 os.environ.pop("HOMESAFE_ENCRYPTION_KEYS", None)
 os.environ.pop("HOMESAFE_PRODUCTION", None)

@@ -11,16 +11,47 @@ from pydantic import ValidationError
 from homesafe.reports import taxonomy as tx
 from homesafe.reports.schemas import ReportIn
 
-MULTI = ["incident_types", "bias", "bias_indicators", "bias_perceived_by", "bystander_actions",
-         "support_wanted"]
-SINGLE = ["organisation", "reporter_role", "identity_level", "consent_police", "occurred_on",
-          "occurred_time", "place_text", "location_precision", "venue_type", "narrative",
-          "bias_other_text", "offenders_count", "offender_description", "relationship", "injuries",
-          "emotional_impact", "bystanders_count", "support_other"]
+MULTI = [
+    "incident_types",
+    "bias",
+    "bias_indicators",
+    "bias_perceived_by",
+    "bystander_actions",
+    "support_wanted",
+]
+SINGLE = [
+    "organisation",
+    "walk_id",
+    "reporter_role",
+    "identity_level",
+    "consent_police",
+    "occurred_on",
+    "occurred_time",
+    "place_text",
+    "location_precision",
+    "venue_type",
+    "narrative",
+    "bias_other_text",
+    "offenders_count",
+    "offender_description",
+    "relationship",
+    "injuries",
+    "emotional_impact",
+    "bystanders_count",
+    "support_other",
+]
 YES_NO = ["consent_caseworkers", "consent_statistics", "bias_perceived", "bias_by_association"]
 CONTACT = ["name", "email", "phone", "channel", "safe_times", "language", "accessibility"]
-POLICE = ["contacted", "contact_method", "minutes_to_arrive", "alternative_offered",
-          "officer_attitude", "recording", "reference", "investigation"]
+POLICE = [
+    "contacted",
+    "contact_method",
+    "minutes_to_arrive",
+    "alternative_offered",
+    "officer_attitude",
+    "recording",
+    "reference",
+    "investigation",
+]
 
 
 def _yes_no(value: str | None) -> bool | None:

@@ -71,6 +71,10 @@ class Report(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_reports"
     )
     needs_translation = models.BooleanField(default=False)
+    # Set when "something happened" on a walk home opened this report.
+    walk = models.ForeignKey(
+        "walks.Walk", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
     updated_at = models.DateTimeField(default=timezone.now)
     last_reporter_message_at = models.DateTimeField(null=True, blank=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import uuid
 from typing import Literal
 
 from django.conf import settings
@@ -132,6 +133,9 @@ class ReportIn(StrictIn):
     bystander_actions: list[BystanderAction] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
 
     police: PoliceIn | None = None
+    walk_id: uuid.UUID | None = Field(
+        default=None, description="the walk home this report is about (requester or escort)"
+    )
     support_wanted: list[Support] = Field(default_factory=list, max_length=10)  # type: ignore[valid-type]
     support_other: str | None = Field(default=None, max_length=SHORT)
 

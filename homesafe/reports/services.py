@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from homesafe.accounts.models import CASE_ROLES, Organisation, User
 from homesafe.audit.services import audit_append
 from homesafe.common import geo
-from homesafe.common.errors import DomainError
+from homesafe.common.errors import DomainError, NotFound
 from homesafe.reports import codes
 from homesafe.reports import taxonomy as tx
 from homesafe.reports.models import CaseNote, Message, PoliceResponse, Report, ReportCode
@@ -64,6 +64,17 @@ def _organisation_for(slug: str | None) -> Organisation:
     return org
 
 
+def _walk_of(user: User | None, walk_id: uuid.UUID) -> uuid.UUID:
+    """A report may point at a walk only when its author was on that walk."""
+    from homesafe.walks.access import access_walk
+
+    try:
+        walk, _role = access_walk(user, walk_id)
+    except NotFound:
+        raise DomainError(_("That walk is not one of yours."), field="walk_id")
+    return walk.pk
+
+
 def _blank(value: str | None) -> str | None:
     return value or None
 
@@ -99,6 +110,8 @@ def report_submit(
         bystanders_count=data.bystanders_count,
         support_other=_blank(data.support_other),
     )
+    if data.walk_id is not None:
+        report.walk_id = _walk_of(user, data.walk_id)
     # Only an identified reporter who is logged in is linked to their account.
     if data.identity_level == "identified" and user is not None and user.is_authenticated:
         report.reporter_user = user

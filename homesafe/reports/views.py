@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import zoneinfo
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -74,10 +75,36 @@ def _form_context(values: Any = None, errors: dict[str, list[str]] | None = None
     }
 
 
+def _walk_prefill(request: HttpRequest) -> QueryDict | None:
+    """"Something happened" after a walk: the form opens with the walk's time and place."""
+    from homesafe.walks.access import access_walk
+
+    walk_id = request.GET.get("walk")
+    if not walk_id:
+        return None
+    try:
+        walk, _role = access_walk(request.user, walk_id)
+    except NotFound:
+        return None
+    values = QueryDict(mutable=True)
+    values["walk_id"] = str(walk.pk)
+    when = timezone.localtime(walk.started_at or walk.created_at,
+                              zoneinfo.ZoneInfo(walk.organisation.timezone))
+    values["occurred_on"] = when.date().isoformat()
+    values["occurred_time"] = when.strftime("%H:%M")
+    values["occurred_approximate"] = "1"
+    point = walk.requester_last or walk.start
+    if point:
+        values["location_lat"], values["location_lng"] = str(point["lat"]), str(point["lng"])
+        values["location_precision"] = "about_100m"
+    values["place_text"] = _("During a walk home")
+    return values
+
+
 def report_form(request: HttpRequest) -> HttpResponse:
     """The multi-step report form. Posting it files the report and shows the code once."""
     if request.method != "POST":
-        return render(request, "reports/form.html", _form_context())
+        return render(request, "reports/form.html", _form_context(_walk_prefill(request)))
     if limits.submit_limited(request):
         return rate_limited(request)
     data, errors = validate_report_post(request.POST)

@@ -48,10 +48,26 @@ def test_it_serves_the_demo_from_an_empty_data_directory(tmp_path: Path) -> None
         assert body == {"status": "ok", "database": True, "version": "0.1.0"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/report/", timeout=5) as r:
             assert r.status == 200
+        # The embedded default runs the background loops inside `serve`: a queued alert is
+        # written to the outbox in the data directory.
+        enqueue = (
+            "from homesafe.notify.services import notification_enqueue as q; "
+            "q(key='cli:serve:1', channel='email', recipient='contact@example.org', "
+            "kind='walk_overdue', subject='Not home yet', body='Last seen on Cuba Street')"
+        )
+        subprocess.run([sys.executable, "-m", "homesafe.cli", "manage", "shell", "-v0", "-c",
+                        enqueue], cwd=ROOT, env=_clean_env(tmp_path), check=True, timeout=60)
+        outbox = tmp_path / "outbox"
+        deadline = time.monotonic() + 20
+        while not (outbox.exists() and any(outbox.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [mail] = outbox.iterdir()
+        assert "X-Homesafe-Idempotency-Key: cli:serve:1" in mail.read_text()
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in output
+    assert "loops running: notifications" in output and "loops stopped" in output
     assert "aroha@demo.homesafe.nz" in output and "walk-home-safe-2026" in output
     assert (tmp_path / "homesafe.sqlite3").exists()
     assert oct((tmp_path / "keys.json").stat().st_mode & 0o777) == "0o600"

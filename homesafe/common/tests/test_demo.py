@@ -57,6 +57,23 @@ def _counts() -> dict[str, int]:
     }
 
 
+def test_it_seeds_a_walk_home_world(seeded: str) -> None:
+    from homesafe.walks.matching import nearest_volunteers
+    from homesafe.walks.models import SafeVenue, SavedPlace, VolunteerProfile, WalkSettings
+
+    org = Organisation.objects.get(slug=demo.DEMO_ORG_SLUG)
+    assert VolunteerProfile.objects.filter(organisation=org, status="approved").count() == 20
+    assert WalkSettings.objects.get(organisation=org).oncall is not None
+    assert SafeVenue.objects.filter(organisation=org).count() >= 3
+    assert SavedPlace.objects.filter(owner__email__startswith="member@").count() == 2
+    from homesafe.common import geo
+
+    near = nearest_volunteers(organisation_id=org.pk, point=geo.Point(*demo.COURTENAY_PLACE),
+                              radius_m=2000, limit=5)
+    assert len(near) == demo.ON_DUTY_VOLUNTEERS
+    assert demo.demo_otp("volunteer01@demo.homesafe.nz").isdigit()
+
+
 def test_it_seeds_the_demo_organisation(seeded: str) -> None:
     org = Organisation.objects.get(slug=demo.DEMO_ORG_SLUG)
     assert (org.name, org.timezone, org.emergency_number) == (
@@ -69,7 +86,7 @@ def test_it_seeds_the_demo_organisation(seeded: str) -> None:
     assert counts["members"] == 1
     assert counts["volunteers"] == 20
     assert counts["users"] == 24
-    assert counts["authenticators"] == 3
+    assert counts["authenticators"] == 23  # staff and volunteers (DESIGN.md rule 4)
     assert counts["reports"] >= 200
     assert counts["all_reports"] == counts["reports"]
 

@@ -32,6 +32,7 @@ def test_it_passes_check_deploy_in_production_mode(tmp_path: Path) -> None:
         "HOMESAFE_ALLOWED_HOSTS": "safe.example.org",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/homesafe",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "HOMESAFE_SMTP_HOST": "mail.example.org",
     }, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -50,6 +51,7 @@ def test_it_reads_the_secret_key_from_a_file(tmp_path: Path) -> None:
         "HOMESAFE_ALLOWED_HOSTS": "safe.example.org",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/homesafe",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "HOMESAFE_SMTP_HOST": "mail.example.org",
     }, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -64,3 +66,16 @@ def test_it_warns_about_the_embedded_default_in_check_deploy(tmp_path: Path) -> 
     result = _check_deploy({}, tmp_path)
     assert result.returncode != 0
     assert "homesafe.W001" in result.stderr + result.stdout
+
+
+def test_it_warns_about_production_without_an_smtp_host(tmp_path: Path) -> None:
+    result = _check_deploy({
+        "HOMESAFE_PRODUCTION": "1",
+        "HOMESAFE_SECRET_KEY": secrets.token_urlsafe(50),
+        "HOMESAFE_ENCRYPTION_KEYS": f"k1:{base64.b64encode(os.urandom(32)).decode()}",
+        "HOMESAFE_ALLOWED_HOSTS": "safe.example.org",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/homesafe",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }, tmp_path)
+    assert result.returncode != 0
+    assert "homesafe.W010" in result.stderr + result.stdout

@@ -77,14 +77,16 @@
   }
 
   var hasErrors = form.getAttribute("data-has-errors") === "1";
-  var draft = readDraft();
-  if (!hasErrors && draft && draft.fields) restoreDraft(draft);
+  // A form filled in by the server (errors shown, or prefilled from a walk) wins over a draft.
+  var serverFilled = hasErrors || form.getAttribute("data-prefilled") === "1";
+  var draft = serverFilled ? null : readDraft();
+  if (draft && draft.fields) restoreDraft(draft);
 
   nav.hidden = false;
   progress.hidden = false;
   if (clearButton) clearButton.hidden = false;
   var firstError = hasErrors ? form.querySelector(".has-error") : null;
-  var startAt = firstError ? steps.indexOf(firstError.closest("[data-step]")) : (draft && !hasErrors ? draft.step || 0 : 0);
+  var startAt = firstError ? steps.indexOf(firstError.closest("[data-step]")) : (draft ? draft.step || 0 : 0);
   show(startAt < 0 ? 0 : startAt, false);
   conditionalFields();
 

@@ -1,0 +1,55 @@
+"""The walk-home WebSocket: offers for volunteers, live positions and walk state for the
+people on a walk and their trusted contacts. Thin: authorization is the access checkpoint's."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from homesafe.common.errors import NotFound
+from homesafe.realtime.consumers import HomesafeSocket
+from homesafe.walks import events, selectors
+from homesafe.walks.access import access_volunteer_profile, access_walk
+from homesafe.walks.models import WalkState, WalkWatch
+
+WATCH_SESSION_KEY = "homesafe_watch"
+
+
+def groups_for(user: Any, session: Any) -> list[str]:
+    """The groups this socket may follow: the caller's own walk, their volunteer offers, and
+    a walk they opened as a trusted contact (its watch id kept in the session, not the URL)."""
+    groups: list[str] = []
+    if getattr(user, "is_authenticated", False):
+        walk = selectors.active_walk_for(user)
+        if walk is not None:
+            access_walk(user, walk.pk)  # the same checkpoint as the pages
+            groups.append(events.walk_group(walk.pk))
+        with contextlib.suppress(NotFound):  # not a volunteer
+            groups.append(events.volunteer_group(access_volunteer_profile(user).pk))
+    held = session.get(WATCH_SESSION_KEY) if session is not None else None
+    if held:
+        live = WalkWatch.objects.filter(
+            pk=held.get("watch"), walk_id=held.get("walk"), revoked_at__isnull=True,
+            walk__state__in=[WalkState.SEARCHING, WalkState.ACTIVE],
+        ).exists()
+        if live:
+            groups.append(events.walk_group(held["walk"]))
+    return groups
+
+
+class WalkSocket(HomesafeSocket):
+    allow_anonymous = True  # trusted contacts have no account; they still need a live watch
+
+    async def authorize(self) -> list[str]:
+        return await database_sync_to_async(groups_for)(
+            self.scope.get("user"), self.scope.get("session")
+        )
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # After asking for or accepting a walk, the page asks the socket to follow the new
+        # walk too; the same checkpoint decides again.
+        if content.get("type") == "refresh":
+            for group in await self.authorize():
+                self.follow(group)
