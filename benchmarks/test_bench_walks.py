@@ -46,10 +46,16 @@ def region_points(count: int, seed: int, cbd_share: float) -> tuple[np.ndarray, 
     cos_lat = math.cos(math.radians(REGION_CENTRE[0]))
     dense = int(count * cbd_share)
     north = np.concatenate(
-        [rng.normal(0, CBD_SIGMA_M, dense), rng.uniform(-REGION_HALF_M, REGION_HALF_M, count - dense)]
+        [
+            rng.normal(0, CBD_SIGMA_M, dense),
+            rng.uniform(-REGION_HALF_M, REGION_HALF_M, count - dense),
+        ]
     )
     east = np.concatenate(
-        [rng.normal(0, CBD_SIGMA_M, dense), rng.uniform(-REGION_HALF_M, REGION_HALF_M, count - dense)]
+        [
+            rng.normal(0, CBD_SIGMA_M, dense),
+            rng.uniform(-REGION_HALF_M, REGION_HALF_M, count - dense),
+        ]
     )
     origin = np.array([CBD[0]] * dense + [REGION_CENTRE[0]] * (count - dense))
     origin_lng = np.array([CBD[1]] * dense + [REGION_CENTRE[1]] * (count - dense))
@@ -284,8 +290,10 @@ def active_walks(
             due_kind=DueKind.OVERDUE_PROMPT,
         )
         if due is not None:
+            # Past the arrival deadline, prompted, unanswered: escalation comes due after
+            # the grace period (5 minutes by default).
+            walk.arrival_deadline = walk.overdue_prompted_at = due[i] - dt.timedelta(minutes=5)
             walk.due_at, walk.due_kind = due[i], DueKind.ESCALATE
-            walk.overdue_prompted_at = due[i] - dt.timedelta(minutes=5)
             walk.requester_last = {"lat": -41.2950, "lng": 174.7790, "at": now.isoformat()}
         walks.append(walk)
     return Walk.objects.bulk_create(walks, batch_size=2000)
@@ -339,8 +347,7 @@ def test_bench_overdue_loop_100k_active(benchmark: Any, capsys: Any) -> None:
             step_seconds.append(time.perf_counter() - started)
         return busy
 
-    import os
-    loop = dataclasses.replace(registered_loops()["walk-deadlines"], step=timed_step, threads=int(os.environ.get("XTHREADS", "1")))
+    loop = dataclasses.replace(registered_loops()["walk-deadlines"], step=timed_step)
     assert loop.idle_seconds == settings.WALK_POLL_SECONDS
     stop = threading.Event()
     threads = [threading.Thread(target=run_loop, args=(loop, stop)) for _ in range(loop.threads)]
@@ -375,15 +382,24 @@ def test_bench_overdue_loop_100k_active(benchmark: Any, capsys: Any) -> None:
     assert Notification.objects.filter(kind="walk_overdue").count() == 3 * COMING_DUE
     lags = [(first_alert[w.pk] - w.due_at).total_seconds() for w in due]
     allowed = settings.WALK_POLL_SECONDS + 1.0
+    figures = {
+        "lag_p50_s": percentile(lags, 0.5),
+        "lag_p99_s": percentile(lags, 0.99),
+        "lag_max_s": max(lags),
+        "escalation_p50_ms": percentile(step_seconds, 0.5) * 1e3,
+        "escalation_p99_ms": percentile(step_seconds, 0.99) * 1e3,
+    }
+    benchmark.extra_info.update(figures)
     with capsys.disabled():
         print(
-            f"\n[overdue loop: {COMING_DUE} escalations over {DUE_WINDOW_S:.0f} s among "
+            f"\n[overdue loop: {COMING_DUE} escalations over {DUE_WINDOW_S:g} s among "
             f"{ACTIVE:,} active walks, {loop.threads} thread(s), poll {loop.idle_seconds:g} s: "
-            f"alert lag p50 {percentile(lags, 0.5):.3f} s, p99 {percentile(lags, 0.99):.3f} s, "
-            f"max {max(lags):.3f} s (allowed {allowed:g} s); one escalation takes "
-            f"{percentile(step_seconds, 0.5) * 1e3:.1f} ms (p50), "
-            f"{percentile(step_seconds, 0.99) * 1e3:.1f} ms (p99)]"
+            f"alert lag p50 {figures['lag_p50_s']:.3f} s, p99 {figures['lag_p99_s']:.3f} s, "
+            f"max {figures['lag_max_s']:.3f} s (allowed {allowed:g} s); one escalation takes "
+            f"{figures['escalation_p50_ms']:.1f} ms (p50), "
+            f"{figures['escalation_p99_ms']:.1f} ms (p99)]"
         )
-    assert max(lags) <= allowed
 
+    # Timed before the lag verdict, so the scan's ratio is measured either way.
     assert benchmark(handle_one_due_walk) is False
+    assert max(lags) <= allowed, "an alert row came later than the poll interval plus 1 s"

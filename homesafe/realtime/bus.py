@@ -91,7 +91,7 @@ class Publisher:
                 self._dropped += 1
                 return
             self._queue.append((channel, text, group_kind))
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="homesafe-realtime-publisher", daemon=True
                 )
@@ -118,6 +118,8 @@ class Publisher:
                 self._sending = True
             try:
                 self._send(batch, strict=False)
+            except Exception as exc:  # a bug must not end the thread, and with it every push
+                log.error("realtime: publishing failed (%s)", type(exc).__name__)
             finally:
                 with self._changed:
                     self._sending = False
@@ -152,7 +154,10 @@ class Publisher:
         with self._changed:
             dropped, self._dropped = self._dropped, 0
         if dropped:
-            log.warning("realtime: Redis publish works again; %d push(es) were dropped", dropped)
+            log.warning(
+                "realtime: Redis publish works again; %d push(es) were dropped meanwhile "
+                "(Redis unreachable or too slow)", dropped,
+            )
 
 
 class Subscriber:

@@ -642,18 +642,20 @@ def _alert_everyone(walk: Walk, *, kind: str, stamp: dt.datetime) -> int:
 def handle_one_due_walk(now: dt.datetime | None = None) -> bool:
     """Claim the most overdue walk deadline and act on it. False when nothing is due."""
     now = now or timezone.now()
+    due = Walk.objects.filter(due_at__lte=now)
+    if not due.exists():
+        return False  # idle polls open no transaction and take no lock
     with transaction.atomic():
         # PostgreSQL: workers skip a deadline another worker is acting on, rather than queue
         # behind its transaction for the same oldest row. SQLite serialises the block instead.
         walk = (
-            Walk.objects.select_for_update(skip_locked=True, of=("self",))
+            due.select_for_update(skip_locked=True, of=("self",))
             .select_related("organisation", "requester")
-            .filter(due_at__lte=now)
             .order_by("due_at")
             .first()
         )
         if walk is None:
-            return False
+            return True  # all taken by other workers; look again
         kind = walk.due_kind
         # The claim: only one worker moves due_at on from the value it saw.
         claimed = Walk.objects.filter(pk=walk.pk, due_at=walk.due_at).update(

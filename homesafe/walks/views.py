@@ -283,10 +283,8 @@ def _volunteer_page(
     applied = {p.organisation_id for p in profiles if p.status != VolunteerStatus.REJECTED}
     # The live offers list follows the profile the API serves (the first one applied for).
     primary = profiles[0] if profiles else None
-    on_duty = primary is not None and primary.duty_state in (
-        DutyState.ON_DUTY,
-        DutyState.ON_BREAK,
-    )
+    # Only on duty does the page share the phone's position and list offers; not on a break.
+    on_duty = primary is not None and primary.duty_state == DutyState.ON_DUTY
     return render(
         request,
         "walks/volunteer.html",
@@ -294,9 +292,7 @@ def _volunteer_page(
             "profiles": profiles,
             "primary": primary,
             "on_duty": on_duty,
-            "offers": selectors.pending_offers(primary)
-            if primary is not None and primary.duty_state == DutyState.ON_DUTY
-            else [],
+            "offers": selectors.pending_offers(primary) if on_duty and primary else [],
             "current_walk": selectors.active_walk_for(request.user),
             "can_apply_to": [o for o in organisations if o.pk not in applied],
             "placeholder_id": OFFER_PLACEHOLDER,

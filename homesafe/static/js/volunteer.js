@@ -14,7 +14,8 @@
   var placeholder = root.getAttribute("data-placeholder");
   var duty = root.getAttribute("data-duty-state");
   var tiles = root.getAttribute("data-tiles");
-  var shown = {}; // offer id -> {item, map, you}
+  var shown = {}; // offer id -> {item, map, you, area, since}
+  var gone = {}; // withdrawn or taken: a late re-read must not bring them back
   var me = null;
 
   function t(name, values) { return ns.text(root, name, values); }
@@ -30,7 +31,7 @@
   }
 
   function add(offer) {
-    if (shown[offer.id]) return;
+    if (shown[offer.id] || gone[offer.id]) return;
     var item = template.content.firstElementChild.cloneNode(true);
     item.setAttribute("data-offer", offer.id);
     item.querySelector("[data-offer-distance]").textContent = t("distance", { m: offer.distance_m });
@@ -42,7 +43,7 @@
       form.setAttribute("action", form.getAttribute("action").replace(placeholder, offer.id));
     });
     list.insertBefore(item, list.firstChild);
-    var entry = { item: item, map: null, you: null, area: null };
+    var entry = { item: item, map: null, you: null, area: null, since: Date.now() };
     var box = item.querySelector("[data-offer-map]");
     entry.map = ns.maps.create(box, tiles, { zoomControl: false, attributionControl: true });
     if (entry.map) {
@@ -61,6 +62,7 @@
   function remove(id, withdrawn) {
     var entry = shown[id];
     if (!entry) return;
+    gone[id] = true;
     if (entry.map) entry.map.remove();
     entry.item.remove();
     delete shown[id];
@@ -71,10 +73,13 @@
     empty.hidden = Object.keys(shown).length > 0;
   }
 
-  function sync(offers) {
+  // `asked`: when the re-read left; offers pushed after that are newer than its answer.
+  function sync(offers, asked) {
     var current = {};
     offers.forEach(function (offer) { current[offer.id] = true; });
-    Object.keys(shown).forEach(function (id) { if (!current[id]) remove(id, true); });
+    Object.keys(shown).forEach(function (id) {
+      if (!current[id] && shown[id].since < asked) remove(id, true);
+    });
     offers.slice().reverse().forEach(add);
   }
 
@@ -87,12 +92,13 @@
     getJson(root.getAttribute("data-me-url")).then(function (me) {
       if (me) dutyChanged(me.duty_state);
     }).catch(function () { /* the next poll tries again */ });
+    var asked = Date.now();
     getJson(root.getAttribute("data-offers-url")).then(function (offers) {
-      if (offers) sync(offers);
+      if (offers) sync(offers, asked);
     }).catch(function () { /* the next poll tries again */ });
   }
 
-  sync(JSON.parse(document.getElementById("offers-initial").textContent));
+  sync(JSON.parse(document.getElementById("offers-initial").textContent), 0);
   ns.live({
     refresh: refresh,
     handlers: {

@@ -147,6 +147,12 @@
     var merged = {};
     Object.keys(state).forEach(function (k) { merged[k] = state[k]; });
     Object.keys(next).forEach(function (k) { merged[k] = next[k]; });
+    // A re-read that left the server before a pushed position must not take it back.
+    ["requester_last", "escort_last"].forEach(function (k) {
+      if (state[k] && (!merged[k] || String(merged[k].at || "") < String(state[k].at || ""))) {
+        merged[k] = state[k];
+      }
+    });
     if (!isOn(merged)) { ended(); return; }
     if (role !== "watcher" && shape(merged) !== shownShape) { window.location.reload(); return; }
     state = merged;

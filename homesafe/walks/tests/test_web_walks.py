@@ -362,7 +362,8 @@ def test_an_on_duty_volunteer_sees_the_live_offers_section(personas: Any) -> Non
     assert len(offers) == 1 and offers[0]["party_size"] == 2
     response = client.post("/volunteer/duty/", {"organisation_id": personas.org.pk,
                                                 "state": "on_break"}, follow=True)
-    assert b"You are on a break" in response.content
+    assert b"On a break, no requests come to you" in response.content
+    assert b"data-volunteer-live" not in response.content
     assert not client.get("/volunteer/").context["offers"]
 
 
