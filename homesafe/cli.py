@@ -35,7 +35,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for role, email in demo_logins():
             print(f"  {role:<16} {email}")
-        print("Staff and volunteers need a second factor: `homesafe demo-otp EMAIL` prints a current code.\n")
+        print("Staff and volunteers need a second factor:")
+        print("`homesafe demo-otp EMAIL` prints a current code.\n")
     sys.stdout.flush()
     # The embedded default runs the background loops (alerts, deadlines, retention) in this
     # process; production runs them in `homesafe worker` processes instead.

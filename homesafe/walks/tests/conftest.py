@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+# The real-worker fixture of the notify tests, for the walk escalation tests here.
+from homesafe.notify.tests.test_worker import workers  # noqa: F401
+
 COURTENAY = (-41.2935, 174.7815)
 HOME = (-41.2990, 174.7760)  # a flat up Aro Valley way, ~800 m
 

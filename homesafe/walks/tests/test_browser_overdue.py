@@ -1,6 +1,7 @@
 """The second browser run: a walk's deadline passes. The member's phone shows "Are you home
 safe?", nobody answers, and the overdue alert reaches the trusted contact's mailbox on a real
-SMTP server on loopback, with the last known position; the contact's link shows the walk and that they may need help."""
+SMTP server on loopback, with the last known position; the contact's link shows the walk
+and that they may need help."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from websockets.sync.client import ClientConnection, connect
 
 from homesafe.notify.models import Notification
-from homesafe.notify.tests.test_worker import Workers, _database_env, wait_for, workers  # noqa: F401
+from homesafe.notify.tests.test_worker import Workers, _database_env, wait_for
 from homesafe.realtime.tests.conftest import session_cookie
 from homesafe.walks.models import DueKind, Walk
 from homesafe.walks.tests.conftest import COURTENAY, HOME
@@ -165,7 +165,7 @@ def test_two_web_processes_and_a_worker_share_offers_and_positions(
     web: Any,
     workers: Workers,
     smtp_server: Any,
-    world: Any,  # noqa: F811
+    world: Any,
 ) -> None:
     assert connection.vendor == "postgresql"
     a, b = web(), web()
@@ -205,7 +205,7 @@ def test_alerts_go_out_by_email_with_redis_unreachable(
     web: Any,
     workers: Workers,
     smtp_server: Any,
-    world: Any,  # noqa: F811
+    world: Any,
 ) -> None:
     dead_redis = {"REDIS_URL": "redis://127.0.0.1:1/0"}
     site = web(**dead_redis)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from homesafe.common import geo
 from homesafe.notify.models import Notification
-from homesafe.notify.tests.test_worker import Workers, wait_for, workers  # noqa: F401
+from homesafe.notify.tests.test_worker import Workers, wait_for
 from homesafe.notify.transports import IDEMPOTENCY_HEADER
 from homesafe.walks.models import DueKind, Walk, WalkKind, WalkState
 from homesafe.walks.tests.conftest import COURTENAY, HOME
@@ -65,7 +65,7 @@ def alerts_out() -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_it_escalates_every_overdue_walk_after_the_worker_is_killed(
-    workers: Workers, smtp_server: Any, world: Any  # noqa: F811
+    workers: Workers, smtp_server: Any, world: Any
 ) -> None:
     walks = overdue_walks(world, 100)
     smtp_server.delay = 0.02
@@ -91,7 +91,7 @@ def test_it_escalates_every_overdue_walk_after_the_worker_is_killed(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_escalate_and_alert_without_sending_twice(
-    workers: Workers, smtp_server: Any, world: Any  # noqa: F811
+    workers: Workers, smtp_server: Any, world: Any
 ) -> None:
     walks = overdue_walks(world, 60)
     pair = [workers.start(loops=LOOPS), workers.start(loops=LOOPS)]
