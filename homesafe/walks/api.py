@@ -12,6 +12,7 @@ from ninja.security import django_auth
 
 from homesafe.accounts.models import Membership, Organisation
 from homesafe.common.errors import DomainError, NotFound
+from homesafe.reports.access import is_verified
 from homesafe.reports.schemas import LocationIn
 from homesafe.walks import selectors, services
 from homesafe.walks.access import (
@@ -180,7 +181,9 @@ def me(request: HttpRequest) -> dict[str, Any]:
 @volunteer_router.post("/duty", response=dict, summary="Go on duty, off duty or on a break")
 def duty(request: HttpRequest, payload: DutyIn) -> dict[str, Any]:
     profile = services.volunteer_duty(
-        profile=access_volunteer_profile(request.user), state=payload.state
+        profile=access_volunteer_profile(request.user),
+        state=payload.state,
+        second_factor_verified=is_verified(request.user),
     )
     return _profile_out(profile)
 

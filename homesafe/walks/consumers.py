@@ -31,7 +31,9 @@ def groups_for(user: Any, session: Any) -> list[str]:
     held = session.get(WATCH_SESSION_KEY) if session is not None else None
     if held:
         live = WalkWatch.objects.filter(
-            pk=held.get("watch"), walk_id=held.get("walk"), revoked_at__isnull=True,
+            pk=held.get("watch"),
+            walk_id=held.get("walk"),
+            revoked_at__isnull=True,
             walk__state__in=[WalkState.SEARCHING, WalkState.ACTIVE],
         ).exists()
         if live:

@@ -62,6 +62,8 @@ class VolunteerProfile(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="volunteers"
     )
     first_name = models.CharField(max_length=40)
+    # Optional: a small JPEG re-encoded by the server (no metadata), base64, encrypted.
+    photo = EncryptedTextField()
     status = models.CharField(
         max_length=12, choices=VolunteerStatus.choices, default=VolunteerStatus.APPLIED
     )

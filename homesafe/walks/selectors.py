@@ -35,6 +35,7 @@ def walk_public_state(walk: Walk) -> dict[str, Any]:
         else {
             "first_name": escort.first_name,
             "organisation": walk.organisation.name,
+            "has_photo": bool(escort.photo),
         },
         "arrival_deadline": walk.arrival_deadline.isoformat() if walk.arrival_deadline else None,
         "overdue": walk.overdue_prompted_at is not None,
@@ -218,3 +219,10 @@ def volunteers_for_staff(user: Any) -> list[dict[str, Any]]:
         }
         for p in profiles
     ]
+
+
+def photo_bytes(profile: VolunteerProfile) -> bytes | None:
+    """The escort's photo as JPEG bytes (already re-encoded when it was uploaded)."""
+    import base64
+
+    return base64.b64decode(profile.photo) if profile.photo else None

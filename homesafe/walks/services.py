@@ -209,8 +209,11 @@ def _volunteer_restrict(
     return profile
 
 
-def volunteer_duty(*, profile: VolunteerProfile, state: str) -> VolunteerProfile:
-    """Go on duty, off duty or on a break. Only approved volunteers with a second factor."""
+def volunteer_duty(
+    *, profile: VolunteerProfile, state: str, second_factor_verified: bool = False
+) -> VolunteerProfile:
+    """Go on duty, off duty or on a break. Only approved volunteers who have a second factor
+    and used it in this session (`second_factor_verified`) go on duty."""
     if state not in (DutyState.ON_DUTY, DutyState.OFF_DUTY, DutyState.ON_BREAK):
         raise DomainError(_("Unknown duty state."), field="state")
     if state != DutyState.OFF_DUTY:
@@ -219,6 +222,11 @@ def volunteer_duty(*, profile: VolunteerProfile, state: str) -> VolunteerProfile
         if not has_confirmed_totp(profile.user):
             raise DomainError(
                 _("Set up your second factor before going on duty."), code="mfa_required"
+            )
+        if not second_factor_verified:
+            raise DomainError(
+                _("Enter a code from your authenticator before going on duty."),
+                code="mfa_verify_required",
             )
     if profile.duty_state == DutyState.ON_WALK:
         raise DomainError(_("Finish or hand over the walk first."), code="on_walk")
@@ -639,6 +647,9 @@ def _alert_everyone(walk: Walk, *, kind: str, stamp: dt.datetime) -> int:
 # --- the deadline loop ---------------------------------------------------------------------------
 
 
+CLAIM_LEASE = dt.timedelta(seconds=30)
+
+
 def handle_one_due_walk(now: dt.datetime | None = None) -> bool:
     """Claim the most overdue walk deadline and act on it. False when nothing is due."""
     now = now or timezone.now()
@@ -648,21 +659,34 @@ def handle_one_due_walk(now: dt.datetime | None = None) -> bool:
     with transaction.atomic():
         # PostgreSQL: workers skip a deadline another worker is acting on, rather than queue
         # behind its transaction for the same oldest row. SQLite serialises the block instead.
-        walk = (
+        picked = (
             due.select_for_update(skip_locked=True, of=("self",))
-            .select_related("organisation", "requester")
             .order_by("due_at")
+            .values("pk", "due_at", "due_kind")
+            .first()
+        )
+        if picked is None:
+            return True  # all taken by other workers; look again
+        # The claim is a lease, committed on its own: only one worker moves due_at on from
+        # the value it saw, and if acting on the walk fails (or the worker dies) the walk is
+        # due again when the lease ends, behind the walks that were waiting, not in front of
+        # them forever.
+        lease_until = now + CLAIM_LEASE
+        if (
+            Walk.objects.filter(pk=picked["pk"], due_at=picked["due_at"]).update(due_at=lease_until)
+            != 1
+        ):
+            return True  # another worker took it; look again
+    kind = picked["due_kind"]
+    with transaction.atomic():
+        walk = (
+            Walk.objects.select_for_update()
+            .select_related("organisation", "requester")
+            .filter(pk=picked["pk"], due_at=lease_until)
             .first()
         )
         if walk is None:
-            return True  # all taken by other workers; look again
-        kind = walk.due_kind
-        # The claim: only one worker moves due_at on from the value it saw.
-        claimed = Walk.objects.filter(pk=walk.pk, due_at=walk.due_at).update(
-            due_at=None, due_kind=DueKind.NONE
-        )
-        if claimed != 1:
-            return True  # another worker took it; look again
+            return True
         walk.due_at, walk.due_kind = None, DueKind.NONE
         if kind == DueKind.WIDEN and walk.state == WalkState.SEARCHING:
             _widen(walk, now)
@@ -692,6 +716,8 @@ def handle_one_due_walk(now: dt.datetime | None = None) -> bool:
                 data={"alerts": sent},
             )
             events.walk_state(walk)
+        # The next deadline (or none), replacing the lease.
+        Walk.objects.filter(pk=walk.pk).update(due_at=walk.due_at, due_kind=walk.due_kind)
     return True
 
 
@@ -888,3 +914,54 @@ def saved_place_remove(*, owner: User, place_id: uuid.UUID | str) -> None:
     deleted, _detail = SavedPlace.objects.filter(owner=owner, pk=place_id).delete()
     if not deleted:
         raise DomainError(_("No such place."), code="not_found")
+
+
+PHOTO_MAX_BYTES = 8 * 1024 * 1024
+PHOTO_MAX_PIXELS = 40_000_000
+PHOTO_SIDE = 320
+
+
+def volunteer_photo_set(*, profile: VolunteerProfile, upload: Any) -> VolunteerProfile:
+    """The escort's photo, shown to the person they walk and their contacts. The image is
+    re-encoded as a small JPEG, so nothing of the original file (GPS, camera) is kept."""
+    import base64
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    size = getattr(upload, "size", None)
+    if size is None or size > PHOTO_MAX_BYTES:
+        raise DomainError(_("Choose a photo under 8 MB."), field="photo")
+    data = upload.read(PHOTO_MAX_BYTES + 1)
+    if len(data) > PHOTO_MAX_BYTES or not data:
+        raise DomainError(_("Choose a photo under 8 MB."), field="photo")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ("JPEG", "PNG", "WEBP"):
+                raise DomainError(_("Use a JPEG, PNG or WebP photo."), field="photo")
+            if probe.width * probe.height > PHOTO_MAX_PIXELS:
+                raise DomainError(_("That image is too large."), field="photo")
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (PHOTO_SIDE * 2, PHOTO_SIDE * 2))
+            picture = image.convert("RGB")
+            picture.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+            out = io.BytesIO()
+            picture.save(out, format="JPEG", quality=85)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise DomainError(_("That file is not a photo we can read."), field="photo")
+    profile.photo = base64.b64encode(out.getvalue()).decode()
+    profile.save(update_fields=["photo"])
+    audit_append(
+        action="volunteer.photo",
+        object_type="volunteer",
+        object_id=profile.pk,
+        actor=profile.user,
+        organisation_id=profile.organisation_id,
+    )
+    return profile
+
+
+def volunteer_photo_remove(*, profile: VolunteerProfile) -> None:
+    profile.photo = None
+    profile.save(update_fields=["photo"])

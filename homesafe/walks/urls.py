@@ -1,6 +1,6 @@
 from django.urls import path
 
-from homesafe.walks import views
+from homesafe.walks import photo_views, views
 
 app_name = "walks"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("walk/<uuid:walk_id>/handover/", views.walk_handover, name="handover"),
     path("walk/<uuid:walk_id>/feedback/", views.walk_feedback, name="feedback"),
     path("w/<str:token>/", views.watch, name="watch"),
+    path("walk/<uuid:walk_id>/escort-photo/", photo_views.escort_photo, name="escort_photo"),
+    path("volunteer/photo/", photo_views.my_photo, name="my_photo"),
+    path("volunteer/photo/upload/", photo_views.my_photo_upload, name="my_photo_upload"),
     path("volunteer/", views.volunteer, name="volunteer"),
     path("volunteer/apply/", views.volunteer_apply, name="volunteer_apply"),
     path("volunteer/duty/", views.volunteer_duty, name="volunteer_duty"),

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from homesafe.accounts import services as account_services
 from homesafe.accounts.selectors import has_case_role
 from homesafe.common.errors import DomainError, NotFound
+from homesafe.reports.access import is_verified
 from homesafe.reports.views import case_staff_required
 from homesafe.walks import forms, selectors, services
 from homesafe.walks.access import (
@@ -77,7 +78,7 @@ def _map_context() -> dict[str, Any]:
 
 @login_required
 def walk_request(request: HttpRequest) -> HttpResponse:
-    """"Walk me home": where I am, where I'm going, how many of us. Posting it asks now."""
+    """ "Walk me home": where I am, where I'm going, how many of us. Posting it asks now."""
     current = selectors.active_walk_for(request.user)
     if current is not None:
         return redirect("walks:live", walk_id=current.pk)
@@ -334,10 +335,16 @@ def _organisation_id(request: HttpRequest) -> int | None:
 def volunteer_duty(request: HttpRequest) -> HttpResponse:
     try:
         profile = access_volunteer_profile(request.user, _organisation_id(request))
-        services.volunteer_duty(profile=profile, state=request.POST.get("state", ""))
+        services.volunteer_duty(
+            profile=profile,
+            state=request.POST.get("state", ""),
+            second_factor_verified=is_verified(request.user),
+        )
     except NotFound:
         raise Http404()
     except DomainError as exc:
+        if exc.code == "mfa_verify_required":
+            return redirect(f"{reverse('accounts:mfa_verify')}?next={reverse('walks:volunteer')}")
         messages.error(request, exc.message)
     return redirect("walks:volunteer")
 

@@ -43,11 +43,13 @@ class WalkWorld:
         membership_grant(user=user, organisation=self.org, role=Role.VOLUNTEER)
         TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
         profile = VolunteerProfile.objects.create(
-            user=user, organisation=self.org, first_name=email.split("@")[0].title(),
+            user=user,
+            organisation=self.org,
+            first_name=email.split("@")[0].title(),
             status=VolunteerStatus.APPROVED,
         )
         if on_duty:
-            services.volunteer_duty(profile=profile, state="on_duty")
+            services.volunteer_duty(profile=profile, state="on_duty", second_factor_verified=True)
             services.volunteer_position(
                 profile=profile, location=offset(*COURTENAY, north_m, east_m)
             )
@@ -64,8 +66,9 @@ def world(db: Any) -> WalkWorld:
     from homesafe.walks.services import walk_settings
 
     org = Organisation.objects.create(name="Rainbow Wellington", slug="rainbow")
-    member = User.objects.create_user(email="member@example.org", password="a long password 1",
-                                      display_name="Rua")
+    member = User.objects.create_user(
+        email="member@example.org", password="a long password 1", display_name="Rua"
+    )
     membership_grant(user=member, organisation=org, role=Role.MEMBER)
     contacts = [
         trusted_contact_add(owner=member, name="Flatmate", email="flatmate@example.org"),

@@ -15,7 +15,11 @@ TOKEN_IN_LINK = re.compile(r"/w/([A-Za-z0-9_-]{10,64})/")
 
 
 def on_duty_volunteer(
-    user: Any, organisation: Any, approvers: list[Any], *, first_name: str = "Sam",
+    user: Any,
+    organisation: Any,
+    approvers: list[Any],
+    *,
+    first_name: str = "Sam",
     at: dict[str, float] = NEARBY,
 ) -> Any:
     """An approved volunteer with a confirmed second factor, on duty at `at`."""
@@ -29,7 +33,7 @@ def on_duty_volunteer(
     for approver in approvers:
         profile = services.volunteer_approve(profile=profile, approver=approver)
     assert profile.status == "approved"
-    profile = services.volunteer_duty(profile=profile, state="on_duty")
+    profile = services.volunteer_duty(profile=profile, state="on_duty", second_factor_verified=True)
     services.volunteer_position(profile=profile, location=at)
     profile.refresh_from_db()
     return profile

@@ -34,8 +34,9 @@ def test_it_alerts_the_contact_by_email_when_the_walk_is_overdue(
     people.member.save()
     TrustedContact.objects.create(owner=people.member, name="Mum", email="mum@example.org")
     services.saved_place_add(owner=people.member, label="Home", location=ORIENTAL_BAY)
-    volunteer = on_duty_volunteer(people.volunteer, people.org, [people.caseworker, people.admin],
-                                  at=NEARBY)
+    volunteer = on_duty_volunteer(
+        people.volunteer, people.org, [people.caseworker, people.admin], at=NEARBY
+    )
 
     member_ctx = _context(chromium, COURTENAY_PLACE)
     member = member_ctx.new_page()
@@ -76,7 +77,7 @@ def test_it_alerts_the_contact_by_email_when_the_walk_is_overdue(
     url = re.search(r"https?://\S+/w/[A-Za-z0-9_-]+/", link.get_payload(decode=True).decode())
     assert url is not None
     contact = _context(chromium).new_page()
-    contact.goto(base + url.group(0)[url.group(0).index("/w/"):])
+    contact.goto(base + url.group(0)[url.group(0).index("/w/") :])
     expect(contact.locator("[data-escort-name]")).to_have_text("Sam", timeout=LIVE)
     expect(contact.get_by_text("They may need help.")).to_be_visible()
     screenshot(contact, "walk-41-contact-after-alert")

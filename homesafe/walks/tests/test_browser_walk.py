@@ -120,8 +120,13 @@ def test_it_walks_a_member_home_with_a_volunteer_and_a_contact_watching(
     services.saved_place_add(owner=people.member, label="Home", location=ORIENTAL_BAY)
     on_duty_volunteer(people.volunteer, people.org, [people.caseworker, people.admin], at=NEARBY)
     second = people.make_user("second-volunteer@example.org")
-    on_duty_volunteer(second, people.org, [people.caseworker, people.admin], first_name="Alex",
-                      at={"lat": -41.2950, "lng": 174.7790})
+    on_duty_volunteer(
+        second,
+        people.org,
+        [people.caseworker, people.admin],
+        first_name="Alex",
+        at={"lat": -41.2950, "lng": 174.7790},
+    )
     errors: list[str] = []
 
     # The volunteer is on duty, 300 m away, with the page open.
@@ -246,9 +251,7 @@ def test_it_walks_a_member_home_with_a_volunteer_and_a_contact_watching(
     expect(member.get_by_role("heading", name="How did it go?")).to_be_visible()
     _shot_as(live, member, "walk-10-home-safe")
 
-    expect(escort.locator("[data-walk-headline]")).to_have_text(
-        "They are home safe", timeout=LIVE
-    )
+    expect(escort.locator("[data-walk-headline]")).to_have_text("They are home safe", timeout=LIVE)
     escort.get_by_role("button", name="Confirm hand-over").click()
     expect(escort.get_by_text("Hand-over confirmed.")).to_be_visible()
     _shot_as(live, escort, "walk-11-escort-hand-over")
@@ -294,9 +297,14 @@ def test_with_no_volunteer_it_offers_safe_venues_a_watched_walk_and_sos(
     people = Personas()
     TrustedContact.objects.create(owner=people.member, name="Mum", email="mum@example.org")
     SafeVenue.objects.create(
-        organisation=people.org, name="Late-night pharmacy", address="Courtenay Place",
-        lat=-41.2932, lng=174.7810, cell_r7=geo.cell_int(geo.Point(-41.2932, 174.7810), 7),
-        hours="Open until 2 a.m.", phone="04 000 0000",
+        organisation=people.org,
+        name="Late-night pharmacy",
+        address="Courtenay Place",
+        lat=-41.2932,
+        lng=174.7810,
+        cell_r7=geo.cell_int(geo.Point(-41.2932, 174.7810), 7),
+        hours="Open until 2 a.m.",
+        phone="04 000 0000",
     )
     errors: list[str] = []
     member_ctx = _context(chromium, COURTENAY_PLACE)
@@ -383,14 +391,14 @@ def test_contacts_places_and_vetting_volunteers_in_the_browser(
     member.goto(f"{base}/volunteer/")
     member.get_by_label("First name people will see").fill("Kim")
     member.get_by_role("button", name="Apply").click()
-    expect(member.locator("[data-volunteer-status]")).to_have_text(
-        "Applied: waiting for approval"
-    )
+    expect(member.locator("[data-volunteer-status]")).to_have_text("Applied: waiting for approval")
     _no_axe(member, "volunteer page")
     profile = VolunteerProfile.objects.get(user=people.member)
 
-    for email, user in (("caseworker@example.org", people.caseworker),
-                        ("admin@example.org", people.admin)):
+    for email, user in (
+        ("caseworker@example.org", people.caseworker),
+        ("admin@example.org", people.admin),
+    ):
         staff_ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
         staff = staff_ctx.new_page()
         _console_errors(staff, errors)

@@ -128,7 +128,10 @@ def test_it_prompts_then_escalates_an_overdue_walk(world: Any) -> None:
     assert services.handle_one_due_walk(walk.due_at + dt.timedelta(seconds=1)) is True
     alerts = Notification.objects.filter(walk_id=walk.pk, kind="walk_overdue")
     assert sorted(a.recipient for a in alerts) == [
-        "flatmate@example.org", "oncall@example.org", "sister@example.org"]
+        "flatmate@example.org",
+        "oncall@example.org",
+        "sister@example.org",
+    ]
     assert all("-41.29600" in (a.body or "") for a in alerts)  # last known position
     walk.refresh_from_db()
     assert walk.escalated_at is not None and walk.due_at is None
@@ -163,8 +166,9 @@ def test_it_suspends_an_escort_reported_after_a_walk(world: Any) -> None:
     walk = request_walk(world)
     walk = services.walk_accept(offer=WalkOffer.objects.get(walk=walk), profile=volunteer)
     services.walk_checkin(walk=walk, user=world.member)
-    services.walk_feedback(walk=walk, user=world.member, rating=1, comment="He followed me in",
-                           something_happened=True)
+    services.walk_feedback(
+        walk=walk, user=world.member, rating=1, comment="He followed me in", something_happened=True
+    )
     volunteer.refresh_from_db()
     assert volunteer.status == VolunteerStatus.SUSPENDED
     assert volunteer.duty_state == DutyState.OFF_DUTY
@@ -177,8 +181,11 @@ def test_it_purges_trails_a_day_after_the_walk(world: Any) -> None:
     walk = request_walk(world)
     walk = services.walk_accept(offer=WalkOffer.objects.get(walk=walk), profile=volunteer)
     for i in range(5):
-        services.walk_position(walk=walk, user=world.member,
-                               location={"lat": COURTENAY[0] - i * 0.0005, "lng": COURTENAY[1]})
+        services.walk_position(
+            walk=walk,
+            user=world.member,
+            location={"lat": COURTENAY[0] - i * 0.0005, "lng": COURTENAY[1]},
+        )
     walk = services.walk_checkin(walk=walk, user=world.member)
     assert services.handle_one_retention(timezone.now()) is False
     assert walk.ended_at is not None
@@ -203,7 +210,7 @@ def test_it_needs_two_different_staff_to_approve_a_volunteer(world: Any) -> None
     profile = services.volunteer_approve(profile=profile, approver=world.admin)
     assert profile.status == VolunteerStatus.APPROVED
     with pytest.raises(DomainError) as exc:
-        services.volunteer_duty(profile=profile, state="on_duty")
+        services.volunteer_duty(profile=profile, state="on_duty", second_factor_verified=True)
     assert exc.value.code == "mfa_required"
 
 
@@ -228,8 +235,11 @@ def test_it_refuses_bad_walk_requests_and_saves_nothing(
     from homesafe.walks.services import WalkRequestIn
 
     with pytest.raises(DomainError) as exc:
-        services.walk_request(user=world.member, organisation=world.org, data=WalkRequestIn(
-            start=start, destination={"lat": -41.3, "lng": 174.77}))
+        services.walk_request(
+            user=world.member,
+            organisation=world.org,
+            data=WalkRequestIn(start=start, destination={"lat": -41.3, "lng": 174.77}),
+        )
     assert message in exc.value.message
     assert Walk.objects.count() == 0
 
@@ -240,3 +250,35 @@ def test_it_refuses_a_second_walk_while_one_is_going(world: Any) -> None:
         request_walk(world)
     assert exc.value.code == "walk_in_progress"
     assert Walk.objects.count() == 1
+
+
+def test_a_walk_that_fails_to_escalate_does_not_hold_up_the_others(
+    world: Any, monkeypatch: Any
+) -> None:
+    first = request_walk(world, kind="watched")
+    Walk.objects.filter(pk=first.pk).update(requester=world.caseworker)  # a second requester
+    second = request_walk(world, kind="watched")
+    now = timezone.now()
+    Walk.objects.filter(pk=first.pk).update(
+        due_at=now - dt.timedelta(seconds=2), due_kind="escalate"
+    )
+    Walk.objects.filter(pk=second.pk).update(
+        due_at=now - dt.timedelta(seconds=1), due_kind="escalate"
+    )
+    real = services._alert_everyone
+
+    def broken_for_first(walk: Walk, **kwargs: Any) -> int:
+        if walk.pk == first.pk:
+            raise RuntimeError("a bad row")
+        return real(walk, **kwargs)
+
+    monkeypatch.setattr(services, "_alert_everyone", broken_for_first)
+    with pytest.raises(RuntimeError):
+        services.handle_one_due_walk(now)  # the oldest fails...
+    assert services.handle_one_due_walk(now) is True  # ...and the next one is still handled
+    assert Notification.objects.filter(walk_id=second.pk, kind="walk_overdue").count() == 3
+    monkeypatch.setattr(services, "_alert_everyone", real)
+    later = now + services.CLAIM_LEASE + dt.timedelta(seconds=1)
+    assert services.handle_one_due_walk(later) is True  # the failed one comes back
+    # That walk's requester has no contacts of their own: only the on-call caseworker.
+    assert Notification.objects.filter(walk_id=first.pk, kind="walk_overdue").count() == 1

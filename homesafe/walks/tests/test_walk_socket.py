@@ -38,8 +38,10 @@ def _next_of(ws: ClientConnection, kind: str, timeout: float = 5) -> dict[str, A
 def test_it_pushes_offers_and_withdrawals_to_volunteers(asgi_server: Any, world: Any) -> None:
     a = world.volunteer("a@example.org", north_m=100, east_m=0)
     b = world.volunteer("b@example.org", north_m=200, east_m=0)
-    with _open(asgi_server, session_cookie(a.user)) as ws_a, \
-            _open(asgi_server, session_cookie(b.user)) as ws_b:
+    with (
+        _open(asgi_server, session_cookie(a.user)) as ws_a,
+        _open(asgi_server, session_cookie(b.user)) as ws_b,
+    ):
         walk = request_walk(world)
         offer_a = _next_of(ws_a, "offer.new")["offer"]
         offer_b = _next_of(ws_b, "offer.new")["offer"]
@@ -75,14 +77,16 @@ def test_it_streams_positions_to_the_walkers_and_their_contacts_only(
                 # A stranger is refused: they have nothing to follow.
                 with pytest.raises(InvalidStatus):
                     _open(asgi_server, session_cookie(stranger))
-                services.walk_position(walk=walk, user=world.member,
-                                       location={"lat": -41.2941, "lng": 174.7801})
+                services.walk_position(
+                    walk=walk, user=world.member, location={"lat": -41.2941, "lng": 174.7801}
+                )
                 for ws in (ws_escort, ws_member, ws_contact):
                     moved = _next_of(ws, "walk.position")
                     assert moved["role"] == "requester"
                     assert moved["point"]["lat"] == -41.2941
-                services.volunteer_position(profile=escort,
-                                            location={"lat": -41.2942, "lng": 174.7802})
+                services.volunteer_position(
+                    profile=escort, location={"lat": -41.2942, "lng": 174.7802}
+                )
                 assert _next_of(ws_member, "walk.position")["role"] == "escort"
                 services.walk_checkin(walk=walk, user=world.member)
                 for ws in (ws_escort, ws_member, ws_contact):
@@ -91,9 +95,7 @@ def test_it_streams_positions_to_the_walkers_and_their_contacts_only(
             assert contact.get(f"/w/{token}/").status_code == 404
 
 
-def test_it_refuses_a_foreign_origin_and_nobody_in_particular(
-    asgi_server: Any, world: Any
-) -> None:
+def test_it_refuses_a_foreign_origin_and_nobody_in_particular(asgi_server: Any, world: Any) -> None:
     request_walk(world)
     with pytest.raises(InvalidStatus):
         _open(asgi_server, session_cookie(world.member), origin="https://evil.example")

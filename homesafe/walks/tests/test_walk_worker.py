@@ -28,17 +28,23 @@ def overdue_walks(world: Any, n: int) -> list[Walk]:
     start = geo.Point(*COURTENAY)
     walks = [
         Walk(
-            id=uuid.uuid4(), organisation=world.org, requester=world.member,
-            kind=WalkKind.WATCHED, state=WalkState.ACTIVE, distance_m=900,
+            id=uuid.uuid4(),
+            organisation=world.org,
+            requester=world.member,
+            kind=WalkKind.WATCHED,
+            state=WalkState.ACTIVE,
+            distance_m=900,
             start={"lat": start.lat, "lng": start.lng},
             destination={"lat": HOME[0], "lng": HOME[1]},
             requester_last={"lat": -41.2950, "lng": 174.7790, "at": now.isoformat()},
-            pickup_cell=geo.cell_int(start, 10), start_cell_r7=geo.cell_int(start, 7),
+            pickup_cell=geo.cell_int(start, 10),
+            start_cell_r7=geo.cell_int(start, 7),
             end_cell_r7=geo.cell_int(geo.Point(*HOME), 7),
             started_at=now - dt.timedelta(minutes=40),
             arrival_deadline=now - dt.timedelta(minutes=6),
             overdue_prompted_at=now - dt.timedelta(minutes=6),
-            due_at=now - dt.timedelta(seconds=1), due_kind=DueKind.ESCALATE,
+            due_at=now - dt.timedelta(seconds=1),
+            due_kind=DueKind.ESCALATE,
         )
         for _ in range(n)
     ]
@@ -58,9 +64,11 @@ def expected_keys(walks: list[Walk], world: Any) -> set[str]:
 
 
 def alerts_out() -> bool:
-    return (Notification.objects.filter(kind="walk_overdue").exists()
-            and not Notification.objects.exclude(state="sent").exists()
-            and not Walk.objects.filter(due_kind=DueKind.ESCALATE).exists())
+    return (
+        Notification.objects.filter(kind="walk_overdue").exists()
+        and not Notification.objects.exclude(state="sent").exists()
+        and not Walk.objects.filter(due_kind=DueKind.ESCALATE).exists()
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -85,8 +93,16 @@ def test_it_escalates_every_overdue_walk_after_the_worker_is_killed(
     assert recipients["flatmate@example.org"] >= 100 and recipients["sister@example.org"] >= 100
     for key, count in received.items():  # a duplicate is the same alert, recognisably
         if count > 1:
-            assert len({str(m["Message-ID"]) for m in smtp_server.messages
-                        if "".join(str(m[IDEMPOTENCY_HEADER]).split()) == key}) == 1
+            assert (
+                len(
+                    {
+                        str(m["Message-ID"])
+                        for m in smtp_server.messages
+                        if "".join(str(m[IDEMPOTENCY_HEADER]).split()) == key
+                    }
+                )
+                == 1
+            )
 
 
 @pytest.mark.django_db(transaction=True)

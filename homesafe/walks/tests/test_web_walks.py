@@ -30,9 +30,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _client(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    """Logged in, with the second factor used in this session (as after a real login)."""
+    from conftest import login_verified
+
+    return login_verified(Client(), user)
 
 
 def _ask(client: Client, **extra: Any) -> Any:
@@ -181,9 +182,14 @@ def test_no_volunteer_offers_safe_venues_and_a_watched_walk(personas: Any) -> No
     from homesafe.walks.models import SafeVenue
 
     SafeVenue.objects.create(
-        organisation=personas.org, name="Late-night pharmacy", address="Courtenay Place",
-        lat=-41.2932, lng=174.7810, cell_r7=geo.cell_int(geo.Point(-41.2932, 174.7810), 7),
-        hours="Until 2 a.m.", phone="04 000 0000",
+        organisation=personas.org,
+        name="Late-night pharmacy",
+        address="Courtenay Place",
+        lat=-41.2932,
+        lng=174.7810,
+        cell_r7=geo.cell_int(geo.Point(-41.2932, 174.7810), 7),
+        hours="Until 2 a.m.",
+        phone="04 000 0000",
     )
     client = _client(personas.member)
     _ask(client)
@@ -239,14 +245,13 @@ def test_check_in_hand_over_and_feedback(personas: Any) -> None:
     walk.refresh_from_db()
     assert walk.handover_confirmed_at is not None
 
-    page = escort.post(f"/walk/{walk.pk}/feedback/", {"rating": "5", "comment": "All good"},
-                       follow=True)
+    page = escort.post(
+        f"/walk/{walk.pk}/feedback/", {"rating": "5", "comment": "All good"}, follow=True
+    )
     assert "Thank you for your feedback." in _flashes(page)
     assert b"your feedback is recorded" in page.content
 
-    response = member.post(
-        f"/walk/{walk.pk}/feedback/", {"rating": "2", "something_happened": "1"}
-    )
+    response = member.post(f"/walk/{walk.pk}/feedback/", {"rating": "2", "something_happened": "1"})
     assert response.status_code == 302
     assert response["Location"] == f"/report/?walk={walk.pk}"
     assert WalkFeedback.objects.get(author=personas.member).something_happened
@@ -255,11 +260,17 @@ def test_check_in_hand_over_and_feedback(personas: Any) -> None:
 
 
 def test_an_offer_someone_else_took_says_so(personas: Any) -> None:
-    first = on_duty_volunteer(personas.volunteer, personas.org,
-                              [personas.caseworker, personas.admin])
+    first = on_duty_volunteer(
+        personas.volunteer, personas.org, [personas.caseworker, personas.admin]
+    )
     other_user = personas.make_user("second-volunteer@example.org")
-    second = on_duty_volunteer(other_user, personas.org, [personas.caseworker, personas.admin],
-                               first_name="Alex", at=NEARBY)
+    second = on_duty_volunteer(
+        other_user,
+        personas.org,
+        [personas.caseworker, personas.admin],
+        first_name="Alex",
+        at=NEARBY,
+    )
     _ask(_client(personas.member))
     walk = Walk.objects.get()
     offers = {o.volunteer_id: o for o in WalkOffer.objects.filter(walk=walk)}
@@ -270,9 +281,12 @@ def test_an_offer_someone_else_took_says_so(personas: Any) -> None:
     )
     assert "Someone else is already walking with them. Thank you!" in _flashes(response)
     # Someone else's offer is not found at all.
-    assert _client(personas.stranger).post(
-        f"/volunteer/offers/{offers[first.pk].pk}/decline/"
-    ).status_code == 404
+    assert (
+        _client(personas.stranger)
+        .post(f"/volunteer/offers/{offers[first.pk].pk}/decline/")
+        .status_code
+        == 404
+    )
 
 
 # --- a trusted contact's link ---------------------------------------------------------------
@@ -326,8 +340,9 @@ def test_a_member_applies_to_volunteer(personas: Any) -> None:
     response = client.post("/volunteer/apply/", {"first_name": "", "organisation": "rainbow"})
     assert response.status_code == 400
     assert b"Give the first name people will see" in response.content
-    response = client.post("/volunteer/apply/", {"first_name": "Kim", "organisation": "rainbow"},
-                           follow=True)
+    response = client.post(
+        "/volunteer/apply/", {"first_name": "Kim", "organisation": "rainbow"}, follow=True
+    )
     assert b"Applied: waiting for approval" in response.content
     assert VolunteerProfile.objects.get(user=personas.member).first_name == "Kim"
     assert b"Become a volunteer escort" not in response.content
@@ -338,13 +353,15 @@ def test_going_on_duty_needs_a_second_factor_and_the_error_shows(personas: Any) 
         user=personas.member, organisation=personas.org, first_name="Kim"
     )
     client = _client(personas.member)
-    response = client.post("/volunteer/duty/", {"organisation_id": personas.org.pk,
-                                                "state": "on_duty"}, follow=True)
+    response = client.post(
+        "/volunteer/duty/", {"organisation_id": personas.org.pk, "state": "on_duty"}, follow=True
+    )
     assert "Only approved volunteers can go on duty." in _flashes(response)
     for approver in (personas.caseworker, personas.admin):
         services.volunteer_approve(profile=profile, approver=approver)
-    response = client.post("/volunteer/duty/", {"organisation_id": personas.org.pk,
-                                                "state": "on_duty"}, follow=True)
+    response = client.post(
+        "/volunteer/duty/", {"organisation_id": personas.org.pk, "state": "on_duty"}, follow=True
+    )
     assert "Set up your second factor before going on duty." in _flashes(response)
     assert b"Set up or change your second factor" in response.content
     profile.refresh_from_db()
@@ -360,8 +377,9 @@ def test_an_on_duty_volunteer_sees_the_live_offers_section(personas: Any) -> Non
     page = client.get("/volunteer/")
     offers = page.context["offers"]
     assert len(offers) == 1 and offers[0]["party_size"] == 2
-    response = client.post("/volunteer/duty/", {"organisation_id": personas.org.pk,
-                                                "state": "on_break"}, follow=True)
+    response = client.post(
+        "/volunteer/duty/", {"organisation_id": personas.org.pk, "state": "on_break"}, follow=True
+    )
     assert b"On a break, no requests come to you" in response.content
     assert b"data-volunteer-live" not in response.content
     assert not client.get("/volunteer/").context["offers"]
@@ -375,13 +393,15 @@ def test_trusted_contacts_are_added_and_removed(personas: Any) -> None:
     response = client.post("/account/contacts/", {"name": "Mum", "email": "not an email"})
     assert response.status_code == 400
     assert b"That email address does not look right." in response.content
-    response = client.post("/account/contacts/", {"name": "Mum", "email": "mum@example.org"},
-                           follow=True)
+    response = client.post(
+        "/account/contacts/", {"name": "Mum", "email": "mum@example.org"}, follow=True
+    )
     assert b"mum@example.org" in response.content
     contact = TrustedContact.objects.get(owner=personas.member)
     # Someone else cannot remove it.
-    response = _client(personas.stranger).post(f"/account/contacts/{contact.pk}/remove/",
-                                               follow=True)
+    response = _client(personas.stranger).post(
+        f"/account/contacts/{contact.pk}/remove/", follow=True
+    )
     assert "No such contact." in _flashes(response)
     response = client.post(f"/account/contacts/{contact.pk}/remove/", follow=True)
     assert "Contact removed." in _flashes(response)
@@ -393,16 +413,19 @@ def test_saved_places_are_added_and_removed(personas: Any) -> None:
     response = client.post("/account/places/", {"label": "Home"})
     assert response.status_code == 400
     assert b"Put a pin on the map for this place." in response.content
-    response = client.post("/account/places/", {"label": "", "location_lat": "-41.29",
-                                                "location_lng": "174.79"})
+    response = client.post(
+        "/account/places/", {"label": "", "location_lat": "-41.29", "location_lng": "174.79"}
+    )
     assert b"Give the place a short name" in response.content
-    response = client.post("/account/places/", {"label": "Home", "location_lat": "-41.2905",
-                                                "location_lng": "174.7905"}, follow=True)
+    response = client.post(
+        "/account/places/",
+        {"label": "Home", "location_lat": "-41.2905", "location_lng": "174.7905"},
+        follow=True,
+    )
     assert "Place saved." in _flashes(response)
     place = SavedPlace.objects.get(owner=personas.member)
     assert place.point == {"lat": -41.2905, "lng": 174.7905}
-    response = _client(personas.stranger).post(f"/account/places/{place.pk}/remove/",
-                                               follow=True)
+    response = _client(personas.stranger).post(f"/account/places/{place.pk}/remove/", follow=True)
     assert "No such place." in _flashes(response)
     client.post(f"/account/places/{place.pk}/remove/")
     assert not SavedPlace.objects.exists()
@@ -414,7 +437,9 @@ def test_saved_places_are_added_and_removed(personas: Any) -> None:
 def test_the_staff_page_needs_verified_staff(personas: Any, verified_login: Any) -> None:
     assert Client().get("/staff/volunteers/").status_code == 302
     assert _client(personas.member).get("/staff/volunteers/").status_code == 404
-    unverified = _client(personas.caseworker).get("/staff/volunteers/")
+    password_only = Client()
+    password_only.force_login(personas.caseworker)
+    unverified = password_only.get("/staff/volunteers/")
     assert unverified.status_code == 302 and "/account/mfa/verify/" in unverified["Location"]
     verified = verified_login(Client(), personas.caseworker)
     assert verified.get("/staff/volunteers/").status_code == 200
@@ -437,14 +462,18 @@ def test_two_staff_approve_and_an_admin_pauses_and_reinstates(
     assert b"You approved" in response.content
     response = caseworker.post(f"/staff/volunteers/{profile.pk}/approve/", follow=True)
     assert "You have already approved this volunteer." in _flashes(response)
-    response = caseworker.post(f"/staff/volunteers/{profile.pk}/status/",
-                               {"status": "paused"}, follow=True)
+    response = caseworker.post(
+        f"/staff/volunteers/{profile.pk}/status/", {"status": "paused"}, follow=True
+    )
     assert "Only an organisation admin can change a volunteer's standing." in _flashes(response)
 
     response = admin.post(f"/staff/volunteers/{profile.pk}/approve/", follow=True)
     assert "Kim is approved and can now go on duty." in _flashes(response)
-    response = admin.post(f"/staff/volunteers/{profile.pk}/status/",
-                          {"status": "paused", "reason": "holiday"}, follow=True)
+    response = admin.post(
+        f"/staff/volunteers/{profile.pk}/status/",
+        {"status": "paused", "reason": "holiday"},
+        follow=True,
+    )
     assert "Kim is now: Paused." in _flashes(response)
     profile.refresh_from_db()
     assert profile.status == "paused" and profile.status_reason == "holiday"
