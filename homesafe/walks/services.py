@@ -615,32 +615,25 @@ def _alert_everyone(walk: Walk, *, kind: str, stamp: dt.datetime) -> int:
             _("If you cannot reach them, call %(number)s.") % {"number": org.emergency_number},
         ]
     )
-    count = 0
-    for contact in TrustedContact.objects.filter(owner_id=walk.requester_id):
-        notification_enqueue(
-            key=f"walk:{walk.pk}:{kind}:contact:{contact.pk}:email",
-            channel="email",
-            recipient=contact.email,
-            kind=kind,
-            subject=subject,
-            body=body,
-            walk_id=walk.pk,
-            organisation_id=org.pk,
-        )
-        count += 1
+    recipients = [
+        (f"contact:{contact.pk}", contact.email)
+        for contact in TrustedContact.objects.filter(owner_id=walk.requester_id)
+    ]
     oncall = walk_settings(org).oncall
     if oncall is not None:
+        recipients.append((f"oncall:{oncall.pk}", oncall.email))
+    for who, address in recipients:
         notification_enqueue(
-            key=f"walk:{walk.pk}:{kind}:oncall:{oncall.pk}:email",
+            key=f"walk:{walk.pk}:{kind}:{who}:email",
             channel="email",
-            recipient=oncall.email,
+            recipient=address,
             kind=kind,
             subject=subject,
             body=body,
             walk_id=walk.pk,
             organisation_id=org.pk,
         )
-        count += 1
+    count = len(recipients)
     return count
 
 
