@@ -3,6 +3,7 @@ All need a logged-in session; object access goes through homesafe/walks/access.p
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.http import HttpRequest
@@ -121,6 +122,21 @@ def make_watched(request: HttpRequest, walk_id: str) -> dict[str, Any]:
     walk, _role = access_walk(request.user, walk_id)
     walk = services.walk_make_watched(walk=walk, user=request.user)  # type: ignore[arg-type]
     return selectors.walk_public_state(walk)
+
+
+@walk_router.post(
+    "/{walk_id}/watchers/{watch_id}/revoke",
+    response=dict,
+    summary="Stop sharing this walk with one trusted contact",
+)
+def revoke_watch(request: HttpRequest, walk_id: str, watch_id: str) -> dict[str, Any]:
+    walk, _role = access_walk(request.user, walk_id)
+    try:
+        watch_uuid = uuid.UUID(watch_id)
+    except ValueError:
+        raise NotFound()
+    services.watch_revoke(walk=walk, user=request.user, watch_id=watch_uuid)  # type: ignore[arg-type]
+    return {"watchers": selectors.watchers_of(walk)}
 
 
 @walk_router.post("/{walk_id}/handover", response=dict, summary="Escort confirms the hand-over")

@@ -4,6 +4,7 @@ people on a walk and their trusted contacts. Thin: authorization is the access c
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -15,6 +16,7 @@ from homesafe.walks.access import access_volunteer_profile, access_walk
 from homesafe.walks.models import WalkState, WalkWatch
 
 WATCH_SESSION_KEY = "homesafe_watch"
+CLOSE_WATCH_REVOKED = 4403
 
 
 def groups_for(user: Any, session: Any) -> list[str]:
@@ -37,7 +39,7 @@ def groups_for(user: Any, session: Any) -> list[str]:
             walk__state__in=[WalkState.SEARCHING, WalkState.ACTIVE],
         ).exists()
         if live:
-            groups.append(events.walk_group(held["walk"]))
+            groups += [events.walk_group(held["walk"]), events.watch_group(held["watch"])]
     return groups
 
 
@@ -48,6 +50,14 @@ class WalkSocket(HomesafeSocket):
         return await database_sync_to_async(groups_for)(
             self.scope.get("user"), self.scope.get("session")
         )
+
+    async def _send_text(self, text: str) -> None:
+        await super()._send_text(text)
+        # A revoked link stops at once: the contact's socket is told, then closed, and leaves
+        # the walk's group, whatever the page does with the message.
+        if len(text) < 64 and json.loads(text).get("type") == events.WATCH_REVOKED:
+            self._stop_pushes()
+            await self._close_quietly(CLOSE_WATCH_REVOKED)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # After asking for or accepting a walk, the page asks the socket to follow the new

@@ -13,6 +13,18 @@ def walk_group(walk_id: object) -> str:
     return f"walk.{walk_id}"
 
 
+def watch_group(watch_id: object) -> str:
+    """One trusted contact's link: how a revocation reaches exactly their open sockets."""
+    return f"watch.{watch_id}"
+
+
+WATCH_REVOKED = "watch.revoked"
+
+
+def watch_revoked(watch_id: object) -> None:
+    _publish(watch_group(watch_id), {"type": WATCH_REVOKED})
+
+
 def volunteer_group(profile_id: object) -> str:
     return f"volunteer.{profile_id}"
 

@@ -19,6 +19,7 @@ from homesafe.walks.models import (
     WalkOffer,
     WalkSettings,
     WalkState,
+    WalkWatch,
 )
 
 
@@ -135,7 +136,18 @@ def participant_view(walk: Walk, role: str) -> dict[str, Any]:
         view["note"] = walk.note
     if role == "requester" and walk.no_volunteer_at and walk.state == WalkState.SEARCHING:
         view["safe_venues"] = safe_venues_near(walk)
+    if role == "requester":
+        view["watchers"] = watchers_of(walk)
     return view
+
+
+def watchers_of(walk: Walk) -> list[dict[str, Any]]:
+    """The trusted contacts holding a link to this walk, for the person walking."""
+    watches = WalkWatch.objects.filter(walk=walk).select_related("contact").order_by("created_at")
+    return [
+        {"id": str(w.pk), "name": w.contact.name if w.contact else "", "live": w.revoked_at is None}
+        for w in watches
+    ]
 
 
 # --- reads for the walk-home web pages ---------------------------------------------------------

@@ -469,9 +469,20 @@ def watch_revoke(*, walk: Walk, user: User, watch_id: uuid.UUID | str) -> None:
     """The member takes a contact's link back."""
     if walk.requester_id != user.pk:
         raise DomainError(_("Only the person walking can change who follows."), code="forbidden")
-    WalkWatch.objects.filter(pk=watch_id, walk=walk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    with transaction.atomic():
+        if not WalkWatch.objects.filter(pk=watch_id, walk=walk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        ):
+            raise DomainError(_("That link is already closed."), code="not_found")
+        audit_append(
+            action="walk.watch_revoke",
+            object_type="walk",
+            object_id=walk.pk,
+            actor=user,
+            organisation_id=walk.organisation_id,
+            data={"watch": str(watch_id)},
+        )
+        events.watch_revoked(watch_id)
 
 
 # --- during the walk ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("walk/<uuid:walk_id>/", views.walk_live, name="live"),
     path("walk/<uuid:walk_id>/checkin/", views.walk_checkin, name="checkin"),
     path("walk/<uuid:walk_id>/sos/", views.walk_sos, name="sos"),
+    path("walk/<uuid:walk_id>/unshare/", views.walk_unshare, name="unshare"),
     path("walk/<uuid:walk_id>/cancel/", views.walk_cancel, name="cancel"),
     path("walk/<uuid:walk_id>/watched/", views.walk_watched, name="watched"),
     path("walk/<uuid:walk_id>/handover/", views.walk_handover, name="handover"),

@@ -8,6 +8,7 @@ JavaScript; walk.js and volunteer.js add the live parts on top.
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from collections.abc import Callable
 from functools import wraps
@@ -181,6 +182,17 @@ def _walk_action(
 @_walk_action
 def walk_checkin(request: HttpRequest, walk: Walk, role: str) -> None:
     services.walk_checkin(walk=walk, user=request.user)  # type: ignore[arg-type]
+
+
+@_walk_action
+def walk_unshare(request: HttpRequest, walk: Walk, role: str) -> None:
+    """Stop sharing the walk with one trusted contact: their link stops working at once."""
+    try:
+        watch_id = uuid.UUID(request.POST.get("watch_id", ""))
+    except ValueError:
+        raise DomainError(_("Choose whom to stop sharing with."), code="invalid")
+    services.watch_revoke(walk=walk, user=request.user, watch_id=watch_id)  # type: ignore[arg-type]
+    messages.success(request, _("They can no longer follow this walk."))
 
 
 @_walk_action

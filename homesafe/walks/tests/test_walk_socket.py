@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from homesafe.realtime.tests.conftest import session_cookie
@@ -101,3 +101,42 @@ def test_it_refuses_a_foreign_origin_and_nobody_in_particular(asgi_server: Any, 
         _open(asgi_server, session_cookie(world.member), origin="https://evil.example")
     with pytest.raises(InvalidStatus):
         _open(asgi_server)  # no session, no watch: nothing to follow
+
+
+def test_a_revoked_link_stops_at_once_even_on_an_open_socket(asgi_server: Any, world: Any) -> None:
+    from django.test import Client
+
+    from homesafe.walks.models import WalkWatch
+
+    escort = world.volunteer("escort@example.org", north_m=100, east_m=0)
+    walk = request_walk(world)
+    services.walk_accept(offer=WalkOffer.objects.get(walk=walk), profile=escort)
+    watch = WalkWatch.objects.filter(walk=walk).first()
+    assert watch is not None  # made on accept, one per trusted contact
+    token, digest = services._watch_token()
+    WalkWatch.objects.filter(pk=watch.pk).update(token_hash=digest)
+    contact = Client()
+    assert contact.get(f"/w/{token}/").status_code == 200
+    cookie = f"sessionid={contact.cookies['sessionid'].value}"
+    with _open(asgi_server, cookie) as ws_contact:
+        services.walk_position(
+            walk=walk, user=world.member, location={"lat": -41.2941, "lng": 174.7801}
+        )
+        assert _next_of(ws_contact, "walk.position")["role"] == "requester"
+        member = Client()
+        member.force_login(world.member)
+        page = member.get(f"/walk/{walk.pk}/")
+        assert b"Stop sharing with Flatmate" in page.content
+        member.post(f"/walk/{walk.pk}/unshare/", {"watch_id": str(watch.pk)})
+        assert _next_of(ws_contact, "watch.revoked")
+        with pytest.raises(ConnectionClosed) as closed:  # by the server, not a timeout
+            while True:
+                message = json.loads(ws_contact.recv(timeout=3))
+                assert message["type"] != "walk.position"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert contact.get(f"/w/{token}/").status_code == 404
+    with pytest.raises(InvalidStatus):
+        _open(asgi_server, cookie)
+    services.walk_position(
+        walk=walk, user=world.member, location={"lat": -41.2942, "lng": 174.7802}
+    )
