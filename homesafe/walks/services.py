@@ -49,6 +49,31 @@ ROUTE_FACTOR = 1.3  # streets are longer than the straight line
 RETENTION = dt.timedelta(hours=24)
 
 
+def _withdraw_pending_offers(offers: Any) -> None:
+    """Withdraw these offers if still pending and tell each volunteer live."""
+    pending = list(offers.filter(state=OfferState.PENDING))
+    WalkOffer.objects.filter(pk__in=[o.pk for o in pending]).update(
+        state=OfferState.WITHDRAWN, responded_at=timezone.now()
+    )
+    for offer in pending:
+        events.offer_withdrawn(offer)
+
+
+def _audit_walk(
+    walk: Walk, action: str, *, actor: User | None = None, data: dict[str, Any] | None = None
+) -> None:
+    """Audit a change to a walk, by a person or (no actor) by the system's loops."""
+    audit_append(
+        action=action,
+        object_type="walk",
+        object_id=walk.pk,
+        actor=actor,
+        actor_kind=None if actor is not None else "system",
+        organisation_id=walk.organisation_id,
+        data=data,
+    )
+
+
 def walk_settings(organisation: Organisation | int) -> WalkSettings:
     org_id = organisation if isinstance(organisation, int) else organisation.pk
     found, _created = WalkSettings.objects.get_or_create(organisation_id=org_id)
@@ -191,12 +216,7 @@ def _volunteer_restrict(
             setattr(profile, name, value)
         profile.save(update_fields=list(fields))
         if status != VolunteerStatus.APPROVED:
-            withdrawn = list(WalkOffer.objects.filter(volunteer=profile, state=OfferState.PENDING))
-            WalkOffer.objects.filter(pk__in=[o.pk for o in withdrawn]).update(
-                state=OfferState.WITHDRAWN, responded_at=timezone.now()
-            )
-            for offer in withdrawn:
-                events.offer_withdrawn(offer)
+            _withdraw_pending_offers(WalkOffer.objects.filter(volunteer=profile))
         audit_append(
             action="volunteer.status_change",
             object_type="volunteer",
@@ -238,10 +258,9 @@ def volunteer_duty(
     with transaction.atomic():
         profile.save(update_fields=list(fields))
         if state != DutyState.ON_DUTY:
-            for offer in WalkOffer.objects.filter(volunteer=profile, state=OfferState.PENDING):
-                WalkOffer.objects.filter(pk=offer.pk, state=OfferState.PENDING).update(
-                    state=OfferState.DECLINED, responded_at=timezone.now()
-                )
+            WalkOffer.objects.filter(volunteer=profile, state=OfferState.PENDING).update(
+                state=OfferState.DECLINED, responded_at=timezone.now()
+            )
         events.volunteer_state(profile)
     return profile
 
@@ -328,14 +347,7 @@ def walk_request(*, user: User, organisation: Organisation, data: WalkRequestIn)
             )
             walk.save(force_insert=True)
             _send_offers(walk, rules, start)
-        audit_append(
-            action="walk.request",
-            object_type="walk",
-            object_id=walk.pk,
-            actor=user,
-            organisation_id=organisation.pk,
-            data={"kind": walk.kind},
-        )
+        _audit_walk(walk, "walk.request", actor=user, data={"kind": walk.kind})
         events.walk_state(walk)
     return walk
 
@@ -401,20 +413,9 @@ def walk_accept(*, offer: WalkOffer, profile: VolunteerProfile) -> Walk:
         VolunteerProfile.objects.filter(pk=profile.pk).update(
             duty_state=DutyState.ON_WALK, duty_changed_at=now
         )
-        others = list(WalkOffer.objects.filter(walk=walk, state=OfferState.PENDING))
-        WalkOffer.objects.filter(pk__in=[o.pk for o in others]).update(
-            state=OfferState.WITHDRAWN, responded_at=now
-        )
-        for other in others:
-            events.offer_withdrawn(other)
+        _withdraw_pending_offers(WalkOffer.objects.filter(walk=walk))
         _open_watch_links(walk)
-        audit_append(
-            action="walk.accept",
-            object_type="walk",
-            object_id=walk.pk,
-            actor=profile.user,
-            organisation_id=walk.organisation_id,
-        )
+        _audit_walk(walk, "walk.accept", actor=profile.user)
         events.walk_state(walk)
     return walk
 
@@ -474,14 +475,7 @@ def watch_revoke(*, walk: Walk, user: User, watch_id: uuid.UUID | str) -> None:
             revoked_at=timezone.now()
         ):
             raise DomainError(_("That link is already closed."), code="not_found")
-        audit_append(
-            action="walk.watch_revoke",
-            object_type="walk",
-            object_id=walk.pk,
-            actor=user,
-            organisation_id=walk.organisation_id,
-            data={"watch": str(watch_id)},
-        )
+        _audit_walk(walk, "walk.watch_revoke", actor=user, data={"watch": str(watch_id)})
         events.watch_revoked(watch_id)
 
 
@@ -540,24 +534,13 @@ def _end(walk: Walk, *, reason: str, actor: User) -> Walk:
         if changed != 1:
             raise DomainError(_("This walk has already ended."), code="walk_ended")
         walk.refresh_from_db()
-        pending = list(WalkOffer.objects.filter(walk=walk, state=OfferState.PENDING))
-        WalkOffer.objects.filter(pk__in=[o.pk for o in pending]).update(
-            state=OfferState.WITHDRAWN, responded_at=now
-        )
-        for offer in pending:
-            events.offer_withdrawn(offer)
+        _withdraw_pending_offers(WalkOffer.objects.filter(walk=walk))
         if walk.escort_id:
             VolunteerProfile.objects.filter(pk=walk.escort_id, duty_state=DutyState.ON_WALK).update(
                 duty_state=DutyState.ON_DUTY, duty_changed_at=now
             )
         WalkWatch.objects.filter(walk=walk, revoked_at__isnull=True).update(revoked_at=now)
-        audit_append(
-            action=f"walk.{reason}",
-            object_type="walk",
-            object_id=walk.pk,
-            actor=actor,
-            organisation_id=walk.organisation_id,
-        )
+        _audit_walk(walk, f"walk.{reason}", actor=actor)
         events.walk_state(walk)
     return walk
 
@@ -586,13 +569,7 @@ def walk_sos(*, walk: Walk, user: User) -> Walk:
         Walk.objects.filter(pk=walk.pk, sos_at__isnull=True).update(sos_at=now)
         walk.refresh_from_db()
         _alert_everyone(walk, kind="walk_sos", stamp=walk.sos_at or now)
-        audit_append(
-            action="walk.sos",
-            object_type="walk",
-            object_id=walk.pk,
-            actor=user,
-            organisation_id=walk.organisation_id,
-        )
+        _audit_walk(walk, "walk.sos", actor=user)
         events.walk_state(walk)
     return walk
 
@@ -699,26 +676,13 @@ def handle_one_due_walk(now: dt.datetime | None = None) -> bool:
             walk.due_at = now + dt.timedelta(minutes=walk_settings(walk.organisation).grace_min)
             walk.due_kind = DueKind.ESCALATE
             walk.save(update_fields=["overdue_prompted_at", "due_at", "due_kind"])
-            audit_append(
-                action="walk.overdue",
-                object_type="walk",
-                object_id=walk.pk,
-                actor_kind="system",
-                organisation_id=walk.organisation_id,
-            )
+            _audit_walk(walk, "walk.overdue")
             events.overdue_prompt(walk)
         elif kind == DueKind.ESCALATE and walk.state == WalkState.ACTIVE:
             walk.escalated_at = now
             walk.save(update_fields=["escalated_at"])
             sent = _alert_everyone(walk, kind="walk_overdue", stamp=now)
-            audit_append(
-                action="walk.escalate",
-                object_type="walk",
-                object_id=walk.pk,
-                actor_kind="system",
-                organisation_id=walk.organisation_id,
-                data={"alerts": sent},
-            )
+            _audit_walk(walk, "walk.escalate", data={"alerts": sent})
             events.walk_state(walk)
         # The next deadline (or none), replacing the lease.
         Walk.objects.filter(pk=walk.pk).update(due_at=walk.due_at, due_kind=walk.due_kind)
@@ -742,14 +706,7 @@ def _widen(walk: Walk, now: dt.datetime) -> None:
         _alert_oncall_no_volunteer(walk)
         events.no_volunteer(walk)
     walk.save(update_fields=fields)
-    audit_append(
-        action="walk.widen",
-        object_type="walk",
-        object_id=walk.pk,
-        actor_kind="system",
-        organisation_id=walk.organisation_id,
-        data={"radius_m": walk.search_radius_m, "offers": sent},
-    )
+    _audit_walk(walk, "walk.widen", data={"radius_m": walk.search_radius_m, "offers": sent})
 
 
 def _alert_oncall_no_volunteer(walk: Walk) -> None:
@@ -790,12 +747,7 @@ def walk_make_watched(*, walk: Walk, user: User) -> Walk:
         walk.refresh_from_db()
         _set_arrival_deadline(walk, rules, now)
         walk.save(update_fields=["arrival_deadline", "due_at", "due_kind"])
-        pending = list(WalkOffer.objects.filter(walk=walk, state=OfferState.PENDING))
-        WalkOffer.objects.filter(pk__in=[o.pk for o in pending]).update(
-            state=OfferState.WITHDRAWN, responded_at=now
-        )
-        for offer in pending:
-            events.offer_withdrawn(offer)
+        _withdraw_pending_offers(WalkOffer.objects.filter(walk=walk))
         _open_watch_links(walk)
         events.walk_state(walk)
     return walk
@@ -835,12 +787,10 @@ def walk_feedback(
             comment=comment.strip() or None,
             something_happened=something_happened,
         )
-        audit_append(
-            action="walk.feedback",
-            object_type="walk",
-            object_id=walk.pk,
+        _audit_walk(
+            walk,
+            "walk.feedback",
             actor=user,
-            organisation_id=walk.organisation_id,
             data={"role": role, "something_happened": something_happened},
         )
         if something_happened and role == "requester" and walk.escort is not None:
