@@ -53,6 +53,31 @@ def access_walk_by_token(token: str) -> tuple[Walk, WalkWatch]:
     return watch.walk, watch
 
 
+# A trusted contact who opened their link has the walk and watch ids in their session, so the
+# WebSocket and the escort's photo find the walk without the token appearing anywhere else.
+WATCH_SESSION_KEY = "homesafe_watch"
+
+
+def access_watch_by_session(session: Any, walk_id: object = None) -> WalkWatch:
+    """The live watch this browser session opened (for `walk_id`, when given)."""
+    held = session.get(WATCH_SESSION_KEY) if session is not None else None
+    if not held or (walk_id is not None and str(held.get("walk")) != str(walk_id)):
+        raise NotFound()
+    watch = (
+        WalkWatch.objects.filter(
+            pk=_uuid(held.get("watch")),
+            walk_id=_uuid(held.get("walk")),
+            revoked_at__isnull=True,
+            walk__state__in=[WalkState.SEARCHING, WalkState.ACTIVE],
+        )
+        .select_related("walk", "walk__escort")
+        .first()
+    )
+    if watch is None:
+        raise NotFound()
+    return watch
+
+
 def access_offer(user: Any, offer_id: object) -> tuple[WalkOffer, VolunteerProfile]:
     """An offer, only for the volunteer it was made to."""
     if not getattr(user, "is_authenticated", False):

@@ -12,10 +12,12 @@ from channels.db import database_sync_to_async
 from homesafe.common.errors import NotFound
 from homesafe.realtime.consumers import HomesafeSocket
 from homesafe.walks import events, selectors
-from homesafe.walks.access import access_volunteer_profile, access_walk
-from homesafe.walks.models import WalkState, WalkWatch
+from homesafe.walks.access import (
+    access_volunteer_profile,
+    access_walk,
+    access_watch_by_session,
+)
 
-WATCH_SESSION_KEY = "homesafe_watch"
 CLOSE_WATCH_REVOKED = 4403
 
 
@@ -30,16 +32,9 @@ def groups_for(user: Any, session: Any) -> list[str]:
             groups.append(events.walk_group(walk.pk))
         with contextlib.suppress(NotFound):  # not a volunteer
             groups.append(events.volunteer_group(access_volunteer_profile(user).pk))
-    held = session.get(WATCH_SESSION_KEY) if session is not None else None
-    if held:
-        live = WalkWatch.objects.filter(
-            pk=held.get("watch"),
-            walk_id=held.get("walk"),
-            revoked_at__isnull=True,
-            walk__state__in=[WalkState.SEARCHING, WalkState.ACTIVE],
-        ).exists()
-        if live:
-            groups += [events.walk_group(held["walk"]), events.watch_group(held["watch"])]
+    with contextlib.suppress(NotFound):  # not following anyone's walk as a contact
+        watch = access_watch_by_session(session)
+        groups += [events.walk_group(watch.walk_id), events.watch_group(watch.pk)]
     return groups
 
 

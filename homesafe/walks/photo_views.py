@@ -11,9 +11,12 @@ from django.views.decorators.http import require_POST
 
 from homesafe.common.errors import DomainError, NotFound
 from homesafe.walks import selectors, services
-from homesafe.walks.access import access_volunteer_profile, access_walk
-from homesafe.walks.consumers import WATCH_SESSION_KEY
-from homesafe.walks.models import VolunteerProfile, Walk, WalkState, WalkWatch
+from homesafe.walks.access import (
+    access_volunteer_profile,
+    access_walk,
+    access_watch_by_session,
+)
+from homesafe.walks.models import VolunteerProfile
 
 
 def _jpeg(profile: VolunteerProfile | None) -> HttpResponse:
@@ -30,20 +33,10 @@ def escort_photo(request: HttpRequest, walk_id: str) -> HttpResponse:
     try:
         walk, _role = access_walk(request.user, walk_id)
     except NotFound:
-        held = request.session.get(WATCH_SESSION_KEY) or {}
-        live = (
-            WalkWatch.objects.filter(
-                pk=str(held.get("watch")),
-                walk_id=walk_id,
-                revoked_at__isnull=True,
-                walk__state__in=[WalkState.SEARCHING, WalkState.ACTIVE],
-            ).exists()
-            if held.get("walk") == str(walk_id)
-            else False
-        )
-        if not live:
+        try:
+            walk = access_watch_by_session(request.session, walk_id).walk
+        except NotFound:
             raise Http404()
-        walk = Walk.objects.select_related("escort").get(pk=walk_id)
     return _jpeg(walk.escort)
 
 

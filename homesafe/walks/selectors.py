@@ -96,15 +96,7 @@ def safe_venues_near(walk: Walk, limit: int = 5) -> list[dict[str, Any]]:
     if not start:
         return []
     point = geo.Point(start["lat"], start["lng"])
-    cells = [
-        h3.str_to_int(c)
-        for c in h3.grid_disk(
-            h3.int_to_str(
-                walk.start_cell_r7 + (1 << 64) if walk.start_cell_r7 < 0 else walk.start_cell_r7
-            ),
-            2,
-        )
-    ]
+    cells = [h3.str_to_int(c) for c in h3.grid_disk(geo.cell_str(walk.start_cell_r7), 2)]
     venues: list[dict[str, Any]] = []
     for venue in SafeVenue.objects.filter(organisation_id=walk.organisation_id, cell_r7__in=cells):
         distance = geo.haversine_m(point, geo.Point(venue.lat, venue.lng))

@@ -32,6 +32,7 @@ from homesafe.reports.access import is_verified
 from homesafe.reports.views import case_staff_required
 from homesafe.walks import forms, selectors, services
 from homesafe.walks.access import (
+    WATCH_SESSION_KEY,
     access_offer,
     access_volunteer_for_staff,
     access_volunteer_profile,
@@ -41,8 +42,6 @@ from homesafe.walks.access import (
 from homesafe.walks.api import organisation_for
 from homesafe.walks.models import DutyState, VolunteerStatus, Walk, WalkState
 
-# The lead's WebSocket consumer authorizes a trusted contact by exactly this session key.
-WATCH_SESSION_KEY = "homesafe_watch"
 PARTY_SIZES = range(1, 11)
 # volunteer.js puts each live offer's id in place of this in the offer template's form actions.
 OFFER_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
