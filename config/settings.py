@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "homesafe.reports",
     "homesafe.notify",
     "homesafe.walks",
+    "homesafe.evidence",
+    "homesafe.cases",
     "homesafe.realtime",
 ]
 

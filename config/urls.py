@@ -10,4 +10,6 @@ urlpatterns = [
     path("account/", include("homesafe.accounts.urls")),
     path("", include("homesafe.reports.urls")),
     path("", include("homesafe.walks.urls")),
+    path("", include("homesafe.evidence.urls")),
+    path("", include("homesafe.cases.urls")),
 ]
