@@ -85,7 +85,8 @@ class VolunteerProfile(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["user", "organisation"], name="one_profile_per_org")
         ]
-        indexes: ClassVar = [models.Index(fields=["organisation", "duty_state", "cell_r7"])]
+        # Matching reads contiguous ranges of res-10 cells (homesafe/walks/matching.py).
+        indexes: ClassVar = [models.Index(fields=["organisation", "duty_state", "cell_r10"])]
 
     def __str__(self) -> str:
         return f"volunteer {self.pk}"
