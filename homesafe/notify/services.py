@@ -14,6 +14,8 @@ import random
 import re
 import smtplib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -37,6 +39,55 @@ PURGE_BATCH = 500
 State = Notification.State
 
 
+@dataclass(frozen=True)
+class NotificationIn:
+    """One message to queue with `notification_enqueue_many` (the fields of
+    `notification_enqueue`)."""
+
+    key: str
+    channel: str
+    recipient: str | None
+    kind: str
+    subject: str
+    body: str
+    walk_id: uuid.UUID | None = None
+    organisation_id: int | None = None
+    deliver_after: datetime | None = None
+
+
+def _checked(key: str, channel: str) -> None:
+    if not _KEY.fullmatch(key):
+        raise ValueError("idempotency key: 1-200 printable ASCII characters without spaces")
+    if channel not in Notification.Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+
+
+def _new_row(message: NotificationIn, now: datetime) -> Notification:
+    notification = Notification(
+        id=uuid.uuid4(),  # before saving: the encrypted fields are bound to it
+        idempotency_key=message.key,
+        channel=message.channel,
+        recipient=message.recipient,
+        kind=message.kind,
+        subject=message.subject,
+        body=message.body,
+        walk_id=message.walk_id,
+        organisation_id=message.organisation_id,
+        next_attempt_at=message.deliver_after or now,
+        created_at=now,
+    )
+    if not message.recipient:
+        notification.state, notification.last_error = State.FAILED, "no recipient"
+    return notification
+
+
+def _log_undeliverable_on_commit(notification: Notification) -> None:
+    transaction.on_commit(functools.partial(
+        logger.error, "notification %s (%s via %s) NOT DELIVERED: no recipient",
+        notification.id, notification.kind, notification.channel,
+    ))
+
+
 def notification_enqueue(
     *,
     key: str,
@@ -55,29 +106,24 @@ def notification_enqueue(
     A bad key or channel is a programming error and raises. A missing recipient is a data
     problem (a contact without an address): the row is stored as failed and logged at ERROR,
     without raising, so one incomplete contact cannot roll back the alerts to everyone else."""
-    if not _KEY.fullmatch(key):
-        raise ValueError("idempotency key: 1-200 printable ASCII characters without spaces")
-    if channel not in Notification.Channel.values:
-        raise ValueError(f"unknown channel {channel!r}")
+    _checked(key, channel)
     existing = Notification.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
-    now = timezone.now()
-    notification = Notification(
-        id=uuid.uuid4(),
-        idempotency_key=key,
-        channel=channel,
-        recipient=recipient,
-        kind=kind,
-        subject=subject,
-        body=body,
-        walk_id=walk_id,
-        organisation_id=organisation_id,
-        next_attempt_at=deliver_after or now,
-        created_at=now,
+    notification = _new_row(
+        NotificationIn(
+            key=key,
+            channel=channel,
+            recipient=recipient,
+            kind=kind,
+            subject=subject,
+            body=body,
+            walk_id=walk_id,
+            organisation_id=organisation_id,
+            deliver_after=deliver_after,
+        ),
+        timezone.now(),
     )
-    if not recipient:
-        notification.state, notification.last_error = State.FAILED, "no recipient"
     try:
         # A savepoint, so losing the race below leaves the caller's transaction usable.
         with transaction.atomic():
@@ -87,11 +133,41 @@ def notification_enqueue(
         # makes our insert wait for theirs to commit, so the row is there to read now).
         return Notification.objects.get(idempotency_key=key)
     if notification.state == State.FAILED:
-        transaction.on_commit(functools.partial(
-            logger.error, "notification %s (%s via %s) NOT DELIVERED: no recipient",
-            notification.id, kind, channel,
-        ))
+        _log_undeliverable_on_commit(notification)
     return notification
+
+
+def notification_enqueue_many(messages: Sequence[NotificationIn]) -> list[str]:
+    """Queue several messages in three queries, with `notification_enqueue`'s rules: a key
+    already queued keeps its first row, a missing recipient is stored as failed and logged.
+    Returns the keys that were not queued yet (a process racing this one may have queued
+    some of them first). Call it inside the transaction of the change they announce."""
+    for message in messages:
+        _checked(message.key, message.channel)
+    wanted = {message.key: message for message in reversed(messages)}  # the first of a key wins
+    if not wanted:
+        return []
+    queued = set(
+        Notification.objects.filter(idempotency_key__in=list(wanted)).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    now = timezone.now()
+    rows = [_new_row(m, now) for m in messages if m.key not in queued and wanted[m.key] is m]
+    # A key another process queued since the read above is skipped by the database (ON
+    # CONFLICT DO NOTHING; PostgreSQL first waits for that process to commit or roll back),
+    # so there is no error to recover from and no savepoint is needed.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    # SQLite's INSERT OR IGNORE also skips rows that break any other constraint: make sure
+    # every message has its row, or fail the caller's transaction rather than lose an alert.
+    if rows and Notification.objects.filter(idempotency_key__in=list(wanted)).count() != len(
+        wanted
+    ):
+        raise IntegrityError("some notifications could not be queued")
+    for row in rows:
+        if row.state == State.FAILED:
+            _log_undeliverable_on_commit(row)
+    return [row.idempotency_key for row in rows]
 
 
 def _claim(now: datetime) -> Notification | None:

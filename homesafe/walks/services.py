@@ -9,6 +9,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,10 @@ from django.utils.translation import gettext as _
 
 from homesafe.accounts.models import CASE_ROLES, Membership, Organisation, TrustedContact, User
 from homesafe.accounts.selectors import has_confirmed_totp
-from homesafe.audit.services import audit_append
+from homesafe.audit.services import AuditIn, audit_append, audit_append_many
 from homesafe.common import geo
 from homesafe.common.errors import DomainError
+from homesafe.notify.services import NotificationIn, notification_enqueue_many
 from homesafe.walks import events
 from homesafe.walks.matching import nearest_volunteers
 from homesafe.walks.models import (
@@ -584,10 +586,11 @@ def _last_seen_text(walk: Walk) -> str:
     ) % {"lat": last["lat"], "lng": last["lng"]}
 
 
-def _alert_everyone(walk: Walk, *, kind: str, stamp: dt.datetime) -> int:
-    """Alert rows for every trusted contact and the on-call caseworker; idempotent per walk."""
-    from homesafe.notify.services import notification_enqueue
-
+def _alert_messages(
+    walk: Walk, *, kind: str, contacts: Sequence[TrustedContact], rules: WalkSettings
+) -> list[NotificationIn]:
+    """The alerts for every trusted contact and the on-call caseworker, keyed per walk, kind
+    and recipient, so queueing them again changes nothing."""
     org = walk.organisation
     name = _requester_name(walk)
     if kind == "walk_sos":
@@ -603,15 +606,11 @@ def _alert_everyone(walk: Walk, *, kind: str, stamp: dt.datetime) -> int:
             _("If you cannot reach them, call %(number)s.") % {"number": org.emergency_number},
         ]
     )
-    recipients = [
-        (f"contact:{contact.pk}", contact.email)
-        for contact in TrustedContact.objects.filter(owner_id=walk.requester_id)
-    ]
-    oncall = walk_settings(org).oncall
-    if oncall is not None:
-        recipients.append((f"oncall:{oncall.pk}", oncall.email))
-    for who, address in recipients:
-        notification_enqueue(
+    recipients = [(f"contact:{contact.pk}", contact.email) for contact in contacts]
+    if rules.oncall is not None:
+        recipients.append((f"oncall:{rules.oncall.pk}", rules.oncall.email))
+    return [
+        NotificationIn(
             key=f"walk:{walk.pk}:{kind}:{who}:email",
             channel="email",
             recipient=address,
@@ -621,72 +620,171 @@ def _alert_everyone(walk: Walk, *, kind: str, stamp: dt.datetime) -> int:
             walk_id=walk.pk,
             organisation_id=org.pk,
         )
-    count = len(recipients)
-    return count
+        for who, address in recipients
+    ]
+
+
+def _alert_everyone(walk: Walk, *, kind: str, stamp: dt.datetime) -> int:
+    """Alert rows for every trusted contact and the on-call caseworker; idempotent per walk."""
+    messages = _alert_messages(
+        walk,
+        kind=kind,
+        contacts=list(TrustedContact.objects.filter(owner_id=walk.requester_id)),
+        rules=walk_settings(walk.organisation),
+    )
+    notification_enqueue_many(messages)
+    return len(messages)
 
 
 # --- the deadline loop ---------------------------------------------------------------------------
 
 
 CLAIM_LEASE = dt.timedelta(seconds=30)
+# Deadlines claimed and acted on together in one step: a batch shares its queries (one read
+# of the walks, one insert of all their alert rows, one audit append), so the loop keeps up
+# when hundreds of walks come due in the same second.
+DUE_BATCH = 50
 
 
 def handle_one_due_walk(now: dt.datetime | None = None) -> bool:
-    """Claim the most overdue walk deadline and act on it. False when nothing is due."""
+    """Claim the most overdue walk deadlines (up to DUE_BATCH) and act on them. False when
+    nothing is due."""
     now = now or timezone.now()
     due = Walk.objects.filter(due_at__lte=now)
     if not due.exists():
         return False  # idle polls open no transaction and take no lock
+    claimed = _claim_due_walks(due, now)
+    if not claimed:
+        return True  # all taken by other workers; look again
+    lease_until = now + CLAIM_LEASE
+    try:
+        with transaction.atomic():
+            _act_on_due_walks(claimed, lease_until, now)
+    except Exception:
+        if len(claimed) == 1:
+            raise
+        # Something in the batch failed and rolled all of it back. Act on each walk alone, so
+        # a bad walk holds up only itself: its lease runs out and it is due again later.
+        failure: Exception | None = None
+        for pk, kind in claimed.items():
+            try:
+                with transaction.atomic():
+                    _act_on_due_walks({pk: kind}, lease_until, now)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+    return True
+
+
+def _claim_due_walks(due: Any, now: dt.datetime) -> dict[uuid.UUID, str]:
+    """Lease the most overdue deadlines (walk id -> what is due) in a transaction of their own.
+
+    Only one worker moves a deadline on to the lease's end, and if acting on the walk fails
+    (or the worker dies) it is due again when the lease ends, behind the walks that were
+    waiting, not in front of them forever."""
     with transaction.atomic():
-        # PostgreSQL: workers skip a deadline another worker is acting on, rather than queue
-        # behind its transaction for the same oldest row. SQLite serialises the block instead.
-        picked = (
+        # PostgreSQL: workers skip deadlines another worker is claiming, rather than queue
+        # behind its transaction for the same oldest rows. SQLite serialises the block instead.
+        picked = dict(
             due.select_for_update(skip_locked=True, of=("self",))
             .order_by("due_at")
-            .values("pk", "due_at", "due_kind")
-            .first()
+            .values_list("pk", "due_kind")[:DUE_BATCH]
         )
-        if picked is None:
-            return True  # all taken by other workers; look again
-        # The claim is a lease, committed on its own: only one worker moves due_at on from
-        # the value it saw, and if acting on the walk fails (or the worker dies) the walk is
-        # due again when the lease ends, behind the walks that were waiting, not in front of
-        # them forever.
-        lease_until = now + CLAIM_LEASE
-        if (
-            Walk.objects.filter(pk=picked["pk"], due_at=picked["due_at"]).update(due_at=lease_until)
-            != 1
-        ):
-            return True  # another worker took it; look again
-    kind = picked["due_kind"]
-    with transaction.atomic():
-        walk = (
-            Walk.objects.select_for_update()
-            .select_related("organisation", "requester")
-            .filter(pk=picked["pk"], due_at=lease_until)
-            .first()
-        )
-        if walk is None:
-            return True
+        # Locked (or, on SQLite, read under the write lock) in this transaction, so every one
+        # is still due; anything else means a change this transaction cannot see: look again.
+        leased = due.filter(pk__in=list(picked)).update(due_at=now + CLAIM_LEASE) if picked else 0
+        if leased != len(picked):
+            transaction.set_rollback(True)
+            return {}
+    return picked
+
+
+def _act_on_due_walks(
+    claimed: dict[uuid.UUID, str], lease_until: dt.datetime, now: dt.datetime
+) -> None:
+    """Prompt, escalate or widen each claimed walk this worker still holds, then set its next
+    deadline (or none) in place of the lease. Call inside a transaction."""
+    walks = list(
+        Walk.objects.select_for_update(of=("self",))
+        .select_related("organisation", "requester", "escort")
+        .filter(pk__in=list(claimed), due_at=lease_until)
+    )
+    if not walks:
+        return
+    order = {pk: position for position, pk in enumerate(claimed)}  # most overdue first
+    walks.sort(key=lambda walk: order[walk.pk])
+    rules = _walk_settings_of({walk.organisation_id for walk in walks})
+    escalating = [
+        w for w in walks if claimed[w.pk] == DueKind.ESCALATE and w.state == WalkState.ACTIVE
+    ]
+    contacts: dict[int, list[TrustedContact]] = {w.requester_id: [] for w in escalating}
+    if contacts:
+        for contact in TrustedContact.objects.filter(owner_id__in=list(contacts)).order_by("pk"):
+            contacts[contact.owner_id].append(contact)
+    alerts: list[NotificationIn] = []
+    audits: list[AuditIn] = []
+    next_due: dict[tuple[Any, ...], list[uuid.UUID]] = {}
+    for walk in walks:
+        kind = claimed[walk.pk]
         walk.due_at, walk.due_kind = None, DueKind.NONE
+        changes: dict[str, Any] = {}
         if kind == DueKind.WIDEN and walk.state == WalkState.SEARCHING:
-            _widen(walk, now)
-        elif kind == DueKind.OVERDUE_PROMPT and walk.state == WalkState.ACTIVE:
+            _widen(walk, now)  # saves the walk and its next deadline itself
+            continue
+        if kind == DueKind.OVERDUE_PROMPT and walk.state == WalkState.ACTIVE:
             walk.overdue_prompted_at = now
-            walk.due_at = now + dt.timedelta(minutes=walk_settings(walk.organisation).grace_min)
+            walk.due_at = now + dt.timedelta(minutes=rules[walk.organisation_id].grace_min)
             walk.due_kind = DueKind.ESCALATE
-            walk.save(update_fields=["overdue_prompted_at", "due_at", "due_kind"])
-            _audit_walk(walk, "walk.overdue")
+            changes["overdue_prompted_at"] = now
+            audits.append(_walk_audit(walk, "walk.overdue"))
             events.overdue_prompt(walk)
         elif kind == DueKind.ESCALATE and walk.state == WalkState.ACTIVE:
             walk.escalated_at = now
-            walk.save(update_fields=["escalated_at"])
-            sent = _alert_everyone(walk, kind="walk_overdue", stamp=now)
-            _audit_walk(walk, "walk.escalate", data={"alerts": sent})
+            changes["escalated_at"] = now
+            messages = _alert_messages(
+                walk,
+                kind="walk_overdue",
+                contacts=contacts[walk.requester_id],
+                rules=rules[walk.organisation_id],
+            )
+            alerts.extend(messages)
+            audits.append(_walk_audit(walk, "walk.escalate", data={"alerts": len(messages)}))
             events.walk_state(walk)
-        # The next deadline (or none), replacing the lease.
-        Walk.objects.filter(pk=walk.pk).update(due_at=walk.due_at, due_kind=walk.due_kind)
-    return True
+        # The next deadline (or none), replacing the lease; walks with the same changes share
+        # one UPDATE.
+        changes.update(due_at=walk.due_at, due_kind=walk.due_kind)
+        next_due.setdefault(tuple(sorted(changes.items())), []).append(walk.pk)
+    for changes_key, pks in next_due.items():
+        Walk.objects.filter(pk__in=pks).update(**dict(changes_key))
+    notification_enqueue_many(alerts)
+    # Last: the audit head is one row every appender in the application locks.
+    audit_append_many(audits)
+
+
+def _walk_audit(walk: Walk, action: str, *, data: dict[str, Any] | None = None) -> AuditIn:
+    """An audit entry for a change the deadline loop made to a walk."""
+    return AuditIn(
+        action=action,
+        object_type="walk",
+        object_id=walk.pk,
+        actor_kind="system",
+        organisation_id=walk.organisation_id,
+        data=data or {},
+    )
+
+
+def _walk_settings_of(organisation_ids: set[int]) -> dict[int, WalkSettings]:
+    """Each organisation's walk settings with its on-call caseworker, in one query."""
+    found = {
+        rules.organisation_id: rules
+        for rules in WalkSettings.objects.select_related("oncall").filter(
+            organisation_id__in=list(organisation_ids)
+        )
+    }
+    for org_id in organisation_ids - set(found):
+        found[org_id] = walk_settings(org_id)
+    return found
 
 
 def _widen(walk: Walk, now: dt.datetime) -> None:

@@ -19,7 +19,14 @@ from django.utils import timezone
 
 from homesafe import cli
 from homesafe.audit.models import AuditEntry, AuditHead
-from homesafe.audit.services import GENESIS, audit_append, audit_verify, entry_hash
+from homesafe.audit.services import (
+    GENESIS,
+    AuditIn,
+    audit_append,
+    audit_append_many,
+    audit_verify,
+    entry_hash,
+)
 from homesafe.reports.schemas import ContactIn, PoliceIn, ReportIn
 from homesafe.reports.services import (
     case_note_add,
@@ -146,6 +153,51 @@ def test_it_records_anonymous_actors_as_public() -> None:
 
     entry = audit_append(action="x", object_type="report", object_id=1, actor=AnonymousUser())
     assert (entry.actor_kind, entry.actor_id, entry.data) == ("public", None, {})
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_it_appends_many_entries_under_one_head_update(
+    personas: Any, django_assert_num_queries: Any
+) -> None:
+    append_entries(2)
+    wanted = [
+        AuditIn(action="walk.escalate", object_type="walk", object_id=uuid.uuid4(),
+                actor_kind="system", organisation_id=3, data={"alerts": 3}),
+        AuditIn(action="walk.overdue", object_type="walk", object_id="w2", actor_kind="system"),
+        AuditIn(action="report.view", object_type="report", object_id=9,
+                actor=personas.caseworker),
+    ]
+    with django_assert_num_queries(3), transaction.atomic(savepoint=False):
+        entries = audit_append_many(wanted)
+    assert [e.seq for e in entries] == [3, 4, 5]
+    stored = list(AuditEntry.objects.order_by("seq"))
+    assert [e.hash for e in stored[2:]] == [e.hash for e in entries]
+    assert all(b.prev_hash == a.hash for a, b in zip(stored, stored[1:], strict=False))
+    assert [(e.action, e.object_id, e.actor_kind, e.actor_id) for e in stored[2:]] == [
+        ("walk.escalate", str(wanted[0].object_id), "system", None),
+        ("walk.overdue", "w2", "system", None),
+        ("report.view", "9", "user", personas.caseworker.pk),
+    ]
+    assert stored[2].data == {"alerts": 3} and stored[3].data == {}
+    assert (AuditHead.objects.get().seq, AuditHead.objects.get().hash) == (5, stored[-1].hash)
+    assert audit_append_many([]) == []
+    append_entries(1)
+    result = audit_verify()
+    assert result.ok and result.entries == 6
+    assert "audit chain intact: 6 entries" in run_verify()
+
+
+@pytest.mark.django_db
+def test_it_appends_nothing_of_a_batch_whose_transaction_fails() -> None:
+    append_entries(1)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_append_many(
+            [AuditIn(action="walk.overdue", object_type="walk", object_id=i) for i in range(3)]
+        )
+        raise RuntimeError("the change being audited failed")
+    assert AuditEntry.objects.count() == 1 and AuditHead.objects.get().seq == 1
+    append_entries(1)
     assert audit_verify().ok
 
 
@@ -348,6 +400,7 @@ def test_it_keeps_personal_data_out_of_audit_entries(personas: Any) -> None:
 
     entries = list(AuditEntry.objects.order_by("seq"))
     assert [e.action for e in entries] == [
+        "police_response.add",  # the police answers given on the form, then the report
         "report.submit",
         "mailbox.reporter_message",
         "mailbox.caseworker_message",
@@ -396,6 +449,58 @@ def test_it_keeps_one_chain_under_concurrent_appends() -> None:
     assert result.entries == total
     # Both threads' appends are in it.
     assert {e["n"] // 1000 for e in AuditEntry.objects.values_list("data", flat=True)} == {0, 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_one_chain_when_batches_and_single_appends_interleave() -> None:
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def singles() -> None:
+        append_entries(15, start=0)
+
+    def batches(worker: int) -> None:
+        for batch in range(5):
+            audit_append_many(
+                [
+                    AuditIn(action="walk.escalate", object_type="walk", object_id=i,
+                            actor_kind="system", data={"n": worker * 1000 + batch * 10 + i})
+                    for i in range(4)
+                ]
+            )
+
+    def work(job: Any, *args: Any) -> None:
+        try:
+            start.wait()
+            job(*args)
+        except BaseException as exc:  # reported to the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=work, args=(singles,)),
+        threading.Thread(target=work, args=(batches, 1)),
+        threading.Thread(target=work, args=(batches, 2)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    total = 15 + 2 * 5 * 4
+    assert list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True)) == list(
+        range(1, total + 1)
+    )
+    result = audit_verify()
+    assert result.ok, result.problems
+    assert result.entries == total
+    # Each batch's entries are consecutive: nobody appended in the middle of one.
+    by_batch: dict[int, list[int]] = {}
+    for seq, data in AuditEntry.objects.filter(action="walk.escalate").values_list("seq", "data"):
+        by_batch.setdefault(data["n"] // 10, []).append(seq)
+    assert len(by_batch) == 10
+    assert all(max(seqs) - min(seqs) == 3 for seqs in by_batch.values())
 
 
 # --- the `homesafe` command line -----------------------------------------------------------------

@@ -14,17 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from homesafe.notify import transports
 from homesafe.notify.models import Notification
 from homesafe.notify.selectors import notifications_for_walk
 from homesafe.notify.services import (
+    NotificationIn,
     handle_one_notification,
     handle_one_notification_purge,
     notification_enqueue,
+    notification_enqueue_many,
 )
 from homesafe.notify.tests.fakes import RecordingGateway
 from homesafe.notify.transports import IDEMPOTENCY_HEADER, message_id_for
@@ -129,6 +131,126 @@ def test_it_enqueues_from_concurrent_threads_once(transactional_db: Any) -> None
     assert not errors
     assert results[0] == results[1]
     assert Notification.objects.count() == len(keys)
+
+
+def message(key: str, **kwargs: Any) -> NotificationIn:
+    fields: dict[str, Any] = {
+        "channel": "email",
+        "recipient": CONTACT,
+        "kind": "walk_overdue",
+        "subject": "Tama has not arrived home",
+        "body": POSITION,
+    }
+    fields.update(kwargs)
+    return NotificationIn(key=key, **fields)
+
+
+def test_it_enqueues_many_in_three_queries_keeping_one_row_per_key(
+    db: Any, django_assert_num_queries: Any
+) -> None:
+    walk_id = uuid.uuid4()
+    first = enqueue(key="walk:w1:overdue:c1:email")
+    messages = [
+        message("walk:w1:overdue:c1:email", body="a different rendering"),  # queued before
+        message("walk:w1:overdue:c2:email", recipient="sister@example.org", walk_id=walk_id),
+        message("walk:w1:overdue:c3:email", organisation_id=7),
+        message("walk:w1:overdue:c3:email", body="the same key twice in one call"),
+    ]
+    with django_assert_num_queries(3):
+        queued = notification_enqueue_many(messages)
+    assert queued == ["walk:w1:overdue:c2:email", "walk:w1:overdue:c3:email"]
+    rows = {n.idempotency_key: n for n in Notification.objects.all()}
+    assert len(rows) == 3
+    assert rows["walk:w1:overdue:c1:email"].pk == first.pk
+    assert rows["walk:w1:overdue:c1:email"].body == POSITION  # unchanged
+    second = rows["walk:w1:overdue:c2:email"]
+    assert (second.recipient, second.walk_id) == ("sister@example.org", walk_id)
+    assert rows["walk:w1:overdue:c3:email"].body == POSITION  # the first of a key wins
+    assert rows["walk:w1:overdue:c3:email"].organisation_id == 7
+    assert all(n.state == "pending" and n.attempts == 0 for n in rows.values())
+    assert notification_enqueue_many(messages) == []
+    assert notification_enqueue_many([]) == []
+    assert Notification.objects.count() == 3
+
+
+def test_it_enqueues_many_encrypted_and_bound_to_each_row(db: Any) -> None:
+    notification_enqueue_many([message(f"walk:w1:overdue:c{i}:email") for i in range(3)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, recipient, body FROM notify_notification")
+        stored = cursor.fetchall()
+    assert len(stored) == 3
+    for _pk, recipient, body in stored:
+        assert CONTACT.encode() not in bytes(recipient) and b"Cuba" not in bytes(body)
+    # A ciphertext moved to another row does not open there.
+    rows = list(Notification.objects.order_by("pk"))
+    Notification.objects.filter(pk=rows[1].pk).update(
+        recipient=Subquery(Notification.objects.filter(pk=rows[0].pk).values("recipient"))
+    )
+    with pytest.raises(Exception):  # noqa: B017,PT011 (whatever the AEAD library raises)
+        _ = Notification.objects.get(pk=rows[1].pk).recipient
+    assert Notification.objects.get(pk=rows[0].pk).recipient == CONTACT
+
+
+def test_it_fails_the_callers_transaction_when_a_row_is_refused(db: Any) -> None:
+    notification_enqueue_many([message("walk:w1:overdue:c1:email")])
+    # A kind the column cannot hold: SQLite's INSERT OR IGNORE would skip the row silently.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        notification_enqueue_many(
+            [message("walk:w1:overdue:c2:email"), message("walk:w1:overdue:c3:email", kind=None)]
+        )
+    assert list(Notification.objects.values_list("idempotency_key", flat=True)) == [
+        "walk:w1:overdue:c1:email"
+    ]
+
+
+def test_it_refuses_a_bad_message_in_many_before_writing_any(db: Any) -> None:
+    for bad in [message("has space"), message("walk:w1:x:email", channel="carrier-pigeon")]:
+        with pytest.raises(ValueError):
+            notification_enqueue_many([message("walk:w1:overdue:c1:email"), bad])
+    assert not Notification.objects.exists()
+
+
+def test_it_enqueues_many_without_recipient_as_failed_and_logs_on_commit(
+    db: Any, caplog: pytest.LogCaptureFixture, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        notification_enqueue_many(
+            [
+                message("walk:w1:overdue:c1:email", recipient=None),
+                message("walk:w1:overdue:c2:email"),
+            ]
+        )
+    missing = Notification.objects.get(idempotency_key="walk:w1:overdue:c1:email")
+    assert (missing.state, missing.last_error) == ("failed", "no recipient")
+    assert f"notification {missing.id} (walk_overdue via email) NOT DELIVERED" in caplog.text
+    assert CONTACT not in caplog.text
+    assert Notification.objects.get(idempotency_key="walk:w1:overdue:c2:email").state == "pending"
+
+
+def test_it_enqueues_many_from_concurrent_threads_once(transactional_db: Any) -> None:
+    keys = [f"walk:race:overdue:c{i}:email" for i in range(40)]
+    barrier = threading.Barrier(3)
+    queued: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            with transaction.atomic():
+                queued[n] = notification_enqueue_many([message(key) for key in keys])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert sorted(Notification.objects.values_list("idempotency_key", flat=True)) == sorted(keys)
+    assert set(keys) <= {key for found in queued.values() for key in found}
 
 
 # --- email over real SMTP ----------------------------------------------------------------------

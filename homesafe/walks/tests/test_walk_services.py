@@ -265,19 +265,22 @@ def test_a_walk_that_fails_to_escalate_does_not_hold_up_the_others(
     Walk.objects.filter(pk=second.pk).update(
         due_at=now - dt.timedelta(seconds=1), due_kind="escalate"
     )
-    real = services._alert_everyone
+    real = services._alert_messages
 
-    def broken_for_first(walk: Walk, **kwargs: Any) -> int:
+    def broken_for_first(walk: Walk, **kwargs: Any) -> Any:
         if walk.pk == first.pk:
             raise RuntimeError("a bad row")
         return real(walk, **kwargs)
 
-    monkeypatch.setattr(services, "_alert_everyone", broken_for_first)
+    monkeypatch.setattr(services, "_alert_messages", broken_for_first)
     with pytest.raises(RuntimeError):
         services.handle_one_due_walk(now)  # the oldest fails...
-    assert services.handle_one_due_walk(now) is True  # ...and the next one is still handled
+    # ...and the next one, claimed in the same batch, is still handled.
     assert Notification.objects.filter(walk_id=second.pk, kind="walk_overdue").count() == 3
-    monkeypatch.setattr(services, "_alert_everyone", real)
+    assert Walk.objects.get(pk=second.pk).escalated_at is not None
+    assert Walk.objects.get(pk=first.pk).escalated_at is None
+    assert services.handle_one_due_walk(now) is False  # the failed one waits out its lease
+    monkeypatch.setattr(services, "_alert_messages", real)
     later = now + services.CLAIM_LEASE + dt.timedelta(seconds=1)
     assert services.handle_one_due_walk(later) is True  # the failed one comes back
     # That walk's requester has no contacts of their own: only the on-call caseworker.
