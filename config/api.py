@@ -70,5 +70,9 @@ def _mount() -> None:
     api.add_router("/volunteer", volunteer_router)
     api.add_router("/watch", watch_router)
 
+    from homesafe.evidence.api import router as evidence_router
+
+    api.add_router("/evidence", evidence_router)
+
 
 _mount()

@@ -1,5 +1,6 @@
-"""ASGI entry point: Django for HTTP; WebSockets through Channels' origin, session and auth
-middleware to the routes every app lists (homesafe/realtime/routing.py)."""
+"""ASGI entry point: Django for HTTP (behind the evidence upload guard); WebSockets through
+Channels' origin, session and auth middleware to the routes every app lists
+(homesafe/realtime/routing.py)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume sy
 
 django_asgi_app = get_asgi_application()
 
-from homesafe.realtime.routing import websocket_urlpatterns  # noqa: E402  (needs apps loaded)
+from homesafe.evidence.asgi import UploadBodyGuard  # noqa: E402  (needs apps loaded)
+from homesafe.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Evidence chunks too large for their upload are refused from the headers, unread.
+        "http": UploadBodyGuard(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

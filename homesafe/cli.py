@@ -78,6 +78,51 @@ def _manage(argv: list[str]) -> int:
     return 0
 
 
+def _verify_offline(args: argparse.Namespace) -> int:
+    """No Django, no database: only the file, the receipt (or proof) and the public key."""
+    from pathlib import Path
+
+    from homesafe.evidence import verify
+
+    try:
+        if args.command == "verify":
+            doc = verify.load_json(Path(args.receipt))
+            problems = verify.verify_receipt(Path(args.file), doc, public_key=args.public_key)
+        else:
+            doc = verify.load_json(Path(args.proof))
+            problems = verify.verify_consistency_document(doc, public_key=args.public_key)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read input: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        for problem in problems:
+            print(f"FAIL: {problem}")
+        return 1
+    if args.command == "verify":
+        print(
+            f"OK: sha256 {doc['sha256']}, {doc['size']} bytes, leaf {doc['leaf_index']} of a "
+            f"log of {doc['tree_size']}, tree head signed by key {doc['tree_head']['key_id'][:16]}"
+        )
+    else:
+        print(
+            f"OK: the log of {doc['new']['tree_size']} entries extends the log of "
+            f"{doc['old']['tree_size']} entries unchanged"
+        )
+    return 0
+
+
+def _verify_log() -> int:
+    _setup()
+    from homesafe.evidence.services import log_verify
+
+    result = log_verify()
+    for problem in result.problems:
+        print(f"FAIL: {problem}")
+    if result.ok:
+        print(f"OK: {result.leaves} evidence log entries and their signed tree heads check out")
+    return 0 if result.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="homesafe", description=__doc__)
@@ -94,6 +139,19 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("action", choices=["verify"])
     keys = sub.add_parser("keys", help="encryption key tools")
     keys.add_argument("action", choices=["rotate", "status"])
+    verify = sub.add_parser(
+        "verify", help="check an evidence file against its receipt (offline)"
+    )
+    verify.add_argument("file")
+    verify.add_argument("receipt")
+    verify.add_argument("--public-key", help="the log's Ed25519 public key (base64) you trust")
+    consistency = sub.add_parser(
+        "verify-consistency",
+        help="check an evidence-log consistency proof between two signed tree heads (offline)",
+    )
+    consistency.add_argument("proof", help="JSON from GET /api/evidence/log/consistency")
+    consistency.add_argument("--public-key", help="the log's Ed25519 public key (base64) you trust")
+    sub.add_parser("verify-log", help="recheck the whole evidence log against the database")
     sub.add_parser("manage", help="Django management commands", add_help=False)
 
     if argv and argv[0] == "manage":
@@ -111,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         return _manage(["audit", args.action])
     if args.command == "keys":
         return _manage(["keys", args.action])
+    if args.command in ("verify", "verify-consistency"):
+        return _verify_offline(args)
+    if args.command == "verify-log":
+        return _verify_log()
     parser.error("unknown command")
     return 2
 
