@@ -51,9 +51,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
                     if selectors.has_confirmed_totp(user)
                     else "accounts:mfa_setup"
                 )
-                return redirect(
-                    f"{reverse(target)}?next={_safe_next(request, reverse('case_queue'))}"
-                )
+                landing = _safe_next(request, selectors.staff_landing_url(user))
+                return redirect(f"{reverse(target)}?next={landing}")
             return HttpResponseRedirect(_safe_next(request, reverse("home")))
     status = 400 if error else 200
     return render(
@@ -86,9 +85,8 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     # Replacing an authenticator takes the current one: a password alone must not do it.
     if selectors.has_confirmed_totp(user) and not user.is_verified():  # type: ignore[union-attr]
-        return redirect(
-            f"{reverse('accounts:mfa_verify')}?next={_safe_next(request, reverse('case_queue'))}"
-        )
+        landing = _safe_next(request, selectors.staff_landing_url(user))
+        return redirect(f"{reverse('accounts:mfa_verify')}?next={landing}")
     error = None
     if request.method == "POST":
         try:
@@ -103,7 +101,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "accounts/mfa_codes.html",
-                {"codes": codes, "next": _safe_next(request, reverse("case_queue"))},
+                {"codes": codes, "next": _safe_next(request, selectors.staff_landing_url(user))},
             )
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
@@ -119,7 +117,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             "secret": secret,
             "qr_svg": qr_svg,
             "error": error,
-            "next": _safe_next(request, reverse("case_queue")),
+            "next": _safe_next(request, selectors.staff_landing_url(user)),
         },
         status=400 if error else 200,
     )
@@ -142,10 +140,10 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             audit_append(action="mfa.fail", object_type="user", object_id=user.pk, actor=user)
         else:
             otp_login(request, device)
-            return HttpResponseRedirect(_safe_next(request, reverse("case_queue")))
+            return HttpResponseRedirect(_safe_next(request, selectors.staff_landing_url(user)))
     return render(
         request,
         "accounts/mfa_verify.html",
-        {"error": error, "next": _safe_next(request, reverse("case_queue"))},
+        {"error": error, "next": _safe_next(request, selectors.staff_landing_url(user))},
         status=400 if error else 200,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from homesafe.accounts.models import CASE_ROLES, Membership
+from homesafe.accounts.models import CASE_ROLES, Membership, Role
 from homesafe.audit.services import audit_append
 from homesafe.common.errors import NotFound
 from homesafe.reports import codes
@@ -57,6 +57,58 @@ def access_report(user: Any, report_id: object, *, purpose: str = "view") -> Rep
         object_id=report.pk,
         actor=user,
         organisation_id=report.organisation_id,
+    )
+    return report
+
+
+def is_police_liaison(user: Any) -> bool:
+    """Holds the police liaison role somewhere (second factor not yet considered)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Membership.objects.filter(user=user, role=Role.POLICE_LIAISON).exists()
+
+
+def liaison_organisation_ids(user: Any) -> list[int]:
+    """Organisations whose shared reports this police liaison may read now (verified)."""
+    if not is_verified(user):
+        return []
+    return list(
+        Membership.objects.filter(user=user, role=Role.POLICE_LIAISON).values_list(
+            "organisation_id", flat=True
+        )
+    )
+
+
+def reports_shared_with_police(user: Any) -> Any:
+    """Reports a police liaison may see: their organisations', and only while the reporter
+    consents to sharing with police. Read on every request, so a revocation bites at once."""
+    return Report.objects.filter(
+        organisation_id__in=liaison_organisation_ids(user),
+        consent_police__in=["anonymised", "identifiable"],
+    )
+
+
+def access_report_as_liaison(user: Any, report_id: object, *, purpose: str = "view") -> Report:
+    """The one way a police liaison reaches a report by id; every such read is audited.
+
+    Reports they may not see (other organisations, no consent, consent revoked) answer like
+    ids that do not exist."""
+    try:
+        rid = uuid.UUID(str(report_id))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound()
+    report = (
+        reports_shared_with_police(user).filter(id=rid).select_related("organisation").first()
+    )
+    if report is None:
+        raise NotFound()
+    audit_append(
+        action=f"report.police_{purpose}",
+        object_type="report",
+        object_id=report.pk,
+        actor=user,
+        organisation_id=report.organisation_id,
+        data={"shared_as": report.consent_police},
     )
     return report
 

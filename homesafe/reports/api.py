@@ -16,7 +16,12 @@ from homesafe.accounts.selectors import has_case_role
 from homesafe.common import geo
 from homesafe.common.errors import DomainError, NotFound
 from homesafe.reports import limits, selectors, services
-from homesafe.reports.access import access_report, access_report_by_code
+from homesafe.reports.access import (
+    access_report,
+    access_report_as_liaison,
+    access_report_by_code,
+    is_police_liaison,
+)
 from homesafe.reports.models import Message, Report
 from homesafe.reports.schemas import (
     Bias,
@@ -26,19 +31,25 @@ from homesafe.reports.schemas import (
     CodeIn,
     FollowUpOut,
     IncidentType,
+    LiaisonItemOut,
+    LiaisonReportOut,
     MessageIn,
     MessageOut,
     NoteIn,
     NoteOut,
+    PoliceIn,
+    PoliceResponseOut,
     Priority,
     QueueItemOut,
     ReportCreatedOut,
     ReporterMessageIn,
+    ReporterPoliceIn,
     ReportIn,
 )
 
 public_router = Router(tags=["reports"])
 case_router = Router(tags=["casework"], auth=django_auth)
+police_router = Router(tags=["police liaison"], auth=django_auth)
 
 
 class RateLimited(DomainError):
@@ -247,3 +258,119 @@ def case_message(
         body=payload.body,
     )
     return Status(201, message_out(message))
+
+
+# --- the police-response ledger ------------------------------------------------------------------
+
+
+def _ledger_out(report: Report, audience: str) -> list[dict[str, Any]]:
+    return [
+        selectors.police_response_view(e, audience=audience)
+        for e in selectors.police_ledger(report)
+    ]
+
+
+@public_router.post(
+    "/police-responses",
+    response={201: PoliceResponseOut},
+    summary="Tell us what the police did (by code)",
+)
+def reporter_police_response(
+    request: HttpRequest, payload: ReporterPoliceIn
+) -> Status[dict[str, Any]]:
+    _throttle(limits.code_lookup_limited(request))
+    report = access_report_by_code(payload.code)
+    row = services.police_response_add(report=report, entry=payload.entry, entered_by="reporter")
+    return Status(201, selectors.police_response_view(row, audience=selectors.FULL))
+
+
+@case_router.get(
+    "/reports/{report_id}/police-responses",
+    response=list[PoliceResponseOut],
+    summary="The police-response ledger of a report",
+)
+def case_police_ledger(request: HttpRequest, report_id: str) -> list[dict[str, Any]]:
+    _require_verified(request)
+    report = access_report(request.user, report_id, purpose="police_ledger")
+    return _ledger_out(report, selectors.FULL)
+
+
+@case_router.post(
+    "/reports/{report_id}/police-responses",
+    response={201: PoliceResponseOut},
+    summary="Add to the police-response ledger",
+)
+def case_police_add(
+    request: HttpRequest, report_id: str, payload: PoliceIn
+) -> Status[dict[str, Any]]:
+    _require_verified(request)
+    report = access_report(request.user, report_id, purpose="police")
+    row = services.police_response_add(
+        report=report,
+        entry=payload,
+        entered_by="caseworker",
+        author=request.user,  # type: ignore[arg-type]
+    )
+    return Status(201, selectors.police_response_view(row, audience=selectors.FULL))
+
+
+# --- police liaison: /api/case/police/... ----------------------------------------------------
+
+
+def _require_liaison(request: HttpRequest) -> None:
+    _require_verified(request)
+    if not is_police_liaison(request.user):
+        raise NotFound()
+
+
+class LiaisonQuery(Schema):
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+@police_router.get("/reports", response=list[LiaisonItemOut], summary="Reports shared with police")
+def liaison_list(request: HttpRequest, page: Query[LiaisonQuery]) -> list[dict[str, Any]]:
+    """Only reports whose reporter consents to sharing with police; the view is audited."""
+    from homesafe.audit.services import audit_append
+
+    _require_liaison(request)
+    reports = selectors.liaison_reports(request.user)[page.offset : page.offset + page.limit]
+    items = [selectors.liaison_item(r) for r in reports]
+    audit_append(
+        action="police.list_view",
+        object_type="queue",
+        object_id="police",
+        actor=request.user,
+        data={"api": True, "shown": [i["id"] for i in items]},
+    )
+    return items
+
+
+@police_router.get(
+    "/reports/{report_id}", response=LiaisonReportOut, summary="A report shared with police"
+)
+def liaison_report(request: HttpRequest, report_id: str) -> dict[str, Any]:
+    _require_liaison(request)
+    return selectors.police_view(access_report_as_liaison(request.user, report_id))
+
+
+@police_router.post(
+    "/reports/{report_id}/police-responses",
+    response={201: PoliceResponseOut},
+    summary="A police-side update (reference, investigation status, outcomes)",
+)
+def liaison_police_add(
+    request: HttpRequest, report_id: str, payload: PoliceIn
+) -> Status[dict[str, Any]]:
+    _require_liaison(request)
+    report = access_report_as_liaison(request.user, report_id, purpose="update")
+    row = services.police_response_add(
+        report=report,
+        entry=payload,
+        entered_by="police",
+        author=request.user,  # type: ignore[arg-type]
+    )
+    return Status(201, selectors.police_response_view(row, audience=report.consent_police))
+
+
+case_router.add_router("/police", police_router)

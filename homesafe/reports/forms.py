@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import QueryDict
@@ -9,7 +10,8 @@ from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from homesafe.reports import taxonomy as tx
-from homesafe.reports.schemas import ReportIn
+from homesafe.reports.schemas import PoliceIn, ReportIn
+from homesafe.reports.selectors import QueueFilters
 
 MULTI = [
     "incident_types",
@@ -40,6 +42,7 @@ SINGLE = [
     "bystanders_count",
     "support_other",
 ]
+RENAMED = {"reference": "police_reference", "contact_at": "police_contact_at"}
 YES_NO = ["consent_caseworkers", "consent_statistics", "bias_perceived", "bias_by_association"]
 CONTACT = ["name", "email", "phone", "channel", "safe_times", "language", "accessibility"]
 POLICE = [
@@ -51,6 +54,8 @@ POLICE = [
     "recording",
     "reference",
     "investigation",
+    "contact_at",
+    "withdrawal_reason",
 ]
 
 
@@ -90,11 +95,19 @@ def report_input_from_post(post: QueryDict) -> dict[str, Any]:
     lat, lng = post.get("location_lat", "").strip(), post.get("location_lng", "").strip()
     if lat or lng:
         data["location"] = {"lat": lat, "lng": lng}
+    police = police_input_from_post(post)
+    if police:
+        data["police"] = police
+    return data
+
+
+def police_input_from_post(post: QueryDict) -> dict[str, Any]:
+    """The `police_*` fields of a form (the report form or a ledger form) as a PoliceIn dict."""
     police: dict[str, Any] = {}
     for name in POLICE:
         value = post.get(f"police_{name}", "").strip()
         if value:
-            police["police_reference" if name == "reference" else name] = value
+            police[RENAMED.get(name, name)] = value
     help_answers = {
         code: post.get(f"police_help_{code}", "").strip()
         for code in tx.codes(tx.POLICE_HELP)
@@ -102,9 +115,50 @@ def report_input_from_post(post: QueryDict) -> dict[str, Any]:
     }
     if help_answers:
         police["help_requested"] = help_answers
-    if police:
-        data["police"] = police
-    return data
+    for code in tx.codes(tx.POLICE_OUTCOMES):
+        answer = post.get(f"police_{code}", "").strip().lower()
+        if answer:
+            # Anything but yes/no reaches PoliceIn as given and is refused there.
+            police[code] = {"yes": True, "no": False}.get(answer, answer)
+    return police
+
+
+def validate_police_post(post: QueryDict) -> tuple[PoliceIn | None, dict[str, list[str]]]:
+    """A ledger form's POST as PoliceIn, or errors by field name (as the report form has them)."""
+    try:
+        return PoliceIn.model_validate(police_input_from_post(post)), {}
+    except ValidationError as exc:
+        errors: dict[str, list[str]] = {}
+        for err in exc.errors():
+            errors.setdefault(field_name(("police", *err.get("loc", ()))), []).append(
+                friendly_message(err)
+            )
+        return None, errors
+
+
+def queue_filters_from(query: QueryDict) -> QueueFilters:
+    """The triage queue's filters from a query string: the queue page and its CSV export parse
+    them here, so both list exactly the same reports. Unknown values count as no filter."""
+    return QueueFilters(
+        status=_choice_or_none(query.get("status"), tx.STATUSES),
+        priority=_choice_or_none(query.get("priority"), tx.PRIORITIES),
+        bias=_choice_or_none(query.get("bias"), tx.BIAS_MOTIVATIONS),
+        incident_type=_choice_or_none(query.get("incident_type"), tx.INCIDENT_TYPES),
+        date_from=_date_or_none(query.get("date_from")),
+        date_to=_date_or_none(query.get("date_to")),
+        assignee=query.get("assignee") if query.get("assignee") in ("me", "none") else None,
+    )
+
+
+def _date_or_none(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _choice_or_none(value: str | None, choices: tx.Choices) -> str | None:
+    return value if value in tx.codes(choices) else None
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
@@ -119,6 +173,8 @@ def field_name(loc: tuple[Any, ...]) -> str:
         name = parts[1]
         if name == "help_requested":
             return "police_help"
+        if name == "police_contact_at":
+            return "police_contact_at"
         return "police_reference" if name == "police_reference" else f"police_{name}"
     return parts[0]
 

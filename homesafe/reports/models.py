@@ -7,7 +7,7 @@ EncryptedJSONField: ciphertext in the database, bound to the row and the field.
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -145,11 +145,14 @@ class CaseNote(models.Model):
 
 
 class PoliceResponse(models.Model):
-    """One stage of how the police responded (TAXONOMY.md "Police response")."""
+    """One stage of how the police responded (TAXONOMY.md "Police response").
+
+    The ledger is a history: rows are appended by the reporter, a caseworker or the police
+    liaison and never edited in place (a correction is a new row)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="police_responses")
-    entered_by = models.CharField(max_length=16, default="reporter")  # reporter/caseworker/police
+    entered_by = models.CharField(max_length=16, choices=tx.POLICE_ENTERED_BY, default="reporter")
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
     contacted = models.CharField(max_length=4, choices=tx.POLICE_CONTACTED, blank=True)
@@ -162,6 +165,31 @@ class PoliceResponse(models.Model):
     recording = models.CharField(max_length=28, choices=tx.POLICE_RECORDING, blank=True)
     police_reference = EncryptedTextField()
     investigation = models.CharField(max_length=28, choices=tx.INVESTIGATION, blank=True)
+    # When the police first made contact about the report: "hours until police made contact".
+    police_contact_at = models.DateTimeField(null=True, blank=True)
+    # Outcomes over time; None means this row says nothing about it.
+    apology_received = models.BooleanField(null=True, blank=True)
+    complaint_made = models.BooleanField(null=True, blank=True)
+    complaint_upheld = models.BooleanField(null=True, blank=True)
+    meeting_held = models.BooleanField(null=True, blank=True)
+    victim_withdrew = models.BooleanField(null=True, blank=True)
+    withdrawal_reason = EncryptedTextField()
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["report", "created_at"])]
 
     def __str__(self) -> str:
         return f"police response {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("police-response entries are appended, never edited in place")
+        super().save(*args, **kwargs)
+
+    def outcomes(self) -> list[tuple[str, bool]]:
+        """The outcome answers this row gives, as (code, yes/no)."""
+        return [
+            (code, value)
+            for code, _label in tx.POLICE_OUTCOMES
+            if (value := getattr(self, code)) is not None
+        ]

@@ -89,6 +89,42 @@ class PoliceIn(StrictIn):
     recording: Recording | None = None  # type: ignore[valid-type]
     police_reference: str | None = Field(default=None, max_length=64)
     investigation: Investigation | None = None  # type: ignore[valid-type]
+    police_contact_at: dt.datetime | None = Field(
+        default=None,
+        description="when the police first made contact about the report (ISO 8601; without an "
+        "offset it is read in the organisation's time zone)",
+    )
+    apology_received: bool | None = None
+    complaint_made: bool | None = None
+    complaint_upheld: bool | None = None
+    meeting_held: bool | None = None
+    victim_withdrew: bool | None = None
+    withdrawal_reason: str | None = Field(default=None, max_length=SHORT)
+
+    @field_validator("police_contact_at")
+    @classmethod
+    def contact_not_in_future(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return value
+        # Naive times are checked with a day of slack; the service reads them in the
+        # organisation's time zone.
+        slack = dt.timedelta(minutes=5) if value.tzinfo else dt.timedelta(days=1)
+        now = timezone.now() if value.tzinfo else timezone.now().replace(tzinfo=None)
+        if value > now + slack:
+            raise ValueError("the time the police made contact cannot be in the future")
+        if value.year < 1950:
+            raise ValueError("the date is too far in the past")
+        return value
+
+    @model_validator(mode="after")
+    def reason_needs_withdrawal(self) -> PoliceIn:
+        if self.withdrawal_reason and self.victim_withdrew is not True:
+            raise ValueError("a reason for withdrawing is given only when the person withdrew")
+        if self.minutes_to_arrive is not None and self.contacted == "no":
+            raise ValueError(
+                "minutes until police arrived were given, but police were not contacted"
+            )
+        return self
 
     def is_empty(self) -> bool:
         return not any(v not in (None, "", {}) for v in self.model_dump().values())
@@ -247,3 +283,75 @@ class CaseDetailOut(QueueItemOut):
     contact: dict[str, object] | None
     messages: list[MessageOut]
     notes: list[NoteOut]
+
+
+class ReporterPoliceIn(CodeIn):
+    """The reporter adds to the police-response ledger with their reference code."""
+
+    entry: PoliceIn
+
+
+class PoliceResponseOut(Schema):
+    """One ledger row. Free text and the reference are null where the reader may not see them."""
+
+    id: str
+    entered_by: str
+    created_at: dt.datetime
+    contacted: str
+    contact_method: str
+    minutes_to_arrive: int | None
+    help_requested: dict[str, str]
+    alternative_offered: str | None
+    officer_attitude: str
+    recording: str
+    police_reference: str | None
+    investigation: str
+    police_contact_at: dt.datetime | None
+    apology_received: bool | None
+    complaint_made: bool | None
+    complaint_upheld: bool | None
+    meeting_held: bool | None
+    victim_withdrew: bool | None
+    withdrawal_reason: str | None
+
+
+class AreaOut(Schema):
+    precision: str
+    h3_cell: str | None
+    lat: float | None
+    lng: float | None
+
+
+class LiaisonItemOut(Schema):
+    id: str
+    shared_as: str
+    status: str
+    reported_at: dt.datetime
+    occurred_on: dt.date | None
+    venue_type: str
+    incident_types: list[str]
+    bias: list[str]
+    investigation: str
+
+
+class LiaisonReportOut(LiaisonItemOut):
+    """A report as the police liaison may see it: identifiable or anonymised, as consented."""
+
+    organisation: str
+    reporter_role: str
+    occurred_time: dt.time | None
+    occurred_approximate: bool
+    bias_indicators: list[str]
+    bias_perceived_by: list[str]
+    offenders_count: str
+    relationship: str
+    injuries: str
+    bystanders_count: int | None
+    bystander_actions: list[str]
+    area: AreaOut | None
+    place_text: str | None
+    narrative: str | None
+    offender_description: str | None
+    contact: dict[str, object] | None
+    hours_to_police_contact: float | None
+    police_responses: list[PoliceResponseOut]

@@ -4,11 +4,16 @@ audited; none logs or returns personal data beyond what its caller already holds
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +24,9 @@ from homesafe.common.errors import DomainError, NotFound
 from homesafe.reports import codes
 from homesafe.reports import taxonomy as tx
 from homesafe.reports.models import CaseNote, Message, PoliceResponse, Report, ReportCode
-from homesafe.reports.schemas import ReportIn
+from homesafe.reports.schemas import PoliceIn, ReportIn
+
+logger = logging.getLogger("homesafe.reports")
 
 MULTI_FIELDS = {
     "incident_types": "incident_type",
@@ -83,6 +90,7 @@ def report_submit(
     *, data: ReportIn, user: User | None = None, reported_at: dt.datetime | None = None
 ) -> SubmittedReport:
     """File a report. Returns it with its reference code, which is shown once and never stored."""
+    live = reported_at is None
     org = _organisation_for(data.organisation)
     report = Report(
         id=uuid.uuid4(),
@@ -150,6 +158,10 @@ def report_submit(
                     action="report.submit",
                     data={"role": data.reporter_role, "identity": data.identity_level},
                 )
+                # A backdated import (reported_at given, e.g. the demo's history) is not news:
+                # only a report arriving now pages the on-call caseworker.
+                if report.priority == "urgent" and report.consent_caseworkers and live:
+                    _alert_urgent(report, occasion="submitted")
             return SubmittedReport(report=report, reference_code=code)
         except IntegrityError:
             # A reference-code collision (80 bits: astronomically unlikely); draw again.
@@ -161,7 +173,39 @@ def report_submit(
 def _police_entry(report: Report, data: ReportIn, *, entered_by: str, author: User | None) -> None:
     police = data.police
     assert police is not None
-    PoliceResponse.objects.create(
+    row = _police_row(report, police, entered_by=entered_by, author=author)
+    _audit_ledger(report, row, police, actor=author)
+
+
+def _audit_ledger(
+    report: Report, row: PoliceResponse, entry: PoliceIn, *, actor: User | None
+) -> None:
+    _audit(
+        report,
+        action="police_response.add",
+        actor=actor,
+        data={
+            "entry": str(row.pk),
+            "entered_by": row.entered_by,
+            # Which answers were given, never their text.
+            "fields": sorted(k for k, v in entry.model_dump().items() if v not in (None, "", {})),
+        },
+    )
+
+
+def _police_row(
+    report: Report, police: PoliceIn, *, entered_by: str, author: User | None
+) -> PoliceResponse:
+    contact_at = police.police_contact_at
+    if contact_at is not None and timezone.is_naive(contact_at):
+        zone = zoneinfo.ZoneInfo(report.organisation.timezone)
+        contact_at = timezone.make_aware(contact_at, zone)
+        if contact_at > timezone.now() + dt.timedelta(minutes=5):
+            raise DomainError(
+                _("The time the police made contact cannot be in the future."),
+                field="police_contact_at",
+            )
+    return PoliceResponse.objects.create(
         id=uuid.uuid4(),
         report=report,
         entered_by=entered_by,
@@ -175,7 +219,89 @@ def _police_entry(report: Report, data: ReportIn, *, entered_by: str, author: Us
         recording=police.recording or "",
         police_reference=_blank(police.police_reference),
         investigation=police.investigation or "",
+        police_contact_at=contact_at,
+        apology_received=police.apology_received,
+        complaint_made=police.complaint_made,
+        complaint_upheld=police.complaint_upheld,
+        meeting_held=police.meeting_held,
+        victim_withdrew=police.victim_withdrew,
+        withdrawal_reason=_blank(police.withdrawal_reason),
     )
+
+
+def police_response_add(
+    *, report: Report, entry: PoliceIn, entered_by: str, author: User | None = None
+) -> PoliceResponse:
+    """Append one row to the police-response ledger (never edits an earlier one), audited.
+
+    `entered_by` is reporter (no account needed), caseworker or police: the caller has already
+    passed that author's access checkpoint."""
+    if entered_by not in tx.codes(tx.POLICE_ENTERED_BY):
+        raise ValueError(f"unknown ledger author {entered_by!r}")
+    if (entered_by == "reporter") != (author is None):
+        raise ValueError("reporter rows have no staff author; staff rows need one")
+    if entry.is_empty():
+        raise DomainError(_("Fill in at least one answer first."), code="empty", field="police")
+    if entered_by == "police" and any(
+        getattr(entry, name) not in (None, "", {}) for name in EXPERIENCE_ANSWERS
+    ):
+        raise DomainError(
+            _("The police add their side (recording, reference, investigation, outcomes); how "
+              "officers behaved is told by the reporter and caseworkers."),
+            code="not_police_side",
+            field="police",
+        )
+    with transaction.atomic():
+        row = _police_row(report, entry, entered_by=entered_by, author=author)
+        Report.objects.filter(pk=report.pk).update(updated_at=row.created_at)
+        _audit_ledger(report, row, entry, actor=author)
+    return row
+
+
+# Ledger answers about how officers behaved, which the police do not enter themselves.
+EXPERIENCE_ANSWERS = (
+    "contacted",
+    "contact_method",
+    "minutes_to_arrive",
+    "help_requested",
+    "alternative_offered",
+    "officer_attitude",
+    "withdrawal_reason",
+)
+
+
+# --- urgent alerts -------------------------------------------------------------------------------
+
+
+def _alert_urgent(report: Report, *, occasion: str) -> int:
+    """Queue an email to the on-call caseworker (or the organisation's caseworkers) about an
+    urgent report: a link to the case only, never what happened. Call inside the transaction
+    of the change; `occasion` makes the idempotency key (one alert per raise to urgent)."""
+    from homesafe.notify.services import notification_enqueue
+    from homesafe.reports.selectors import urgent_alert_recipients
+
+    recipients = urgent_alert_recipients(report.organisation_id)
+    link = f"{settings.HOMESAFE_BASE_URL}{reverse('case_detail', args=[report.pk])}"
+    for user in recipients:
+        notification_enqueue(
+            key=f"report:{report.pk}:urgent:{occasion}:user:{user.pk}:email",
+            channel="email",
+            recipient=user.email,
+            kind="report_urgent",
+            subject=_("An urgent report needs attention"),
+            body=_(
+                "A report has been marked urgent. Open it (log in with your second factor): "
+                "%(url)s\n\nThis email never contains what happened."
+            )
+            % {"url": link},
+            organisation_id=report.organisation_id,
+        )
+    transaction.on_commit(
+        functools.partial(
+            logger.info, "urgent report %s: %d alert(s) queued", report.pk, len(recipients)
+        )
+    )
+    return len(recipients)
 
 
 def mailbox_post_by_reporter(*, report: Report, body: str) -> Message:
@@ -261,9 +387,17 @@ def report_update(
     with transaction.atomic():
         report.save(update_fields=["status", "priority", "priority_rank", "assignee", "updated_at"])
         for what, (old, new) in changes.items():
-            _audit(
-                report, action=f"report.{what}_change", actor=user, data={"from": old, "to": new}
+            entry = audit_append(
+                action=f"report.{what}_change",
+                object_type="report",
+                object_id=report.pk,
+                actor=user,
+                organisation_id=report.organisation_id,
+                data={"from": old, "to": new},
             )
+            if what == "priority" and new == "urgent":
+                # The audit entry's sequence number names this raise: one alert per raise.
+                _alert_urgent(report, occasion=f"raised:{entry.seq}")
     return report
 
 

@@ -203,6 +203,23 @@ INVESTIGATION: Choices = [
     ("closed_no_further_action", _("Closed, no further action")),
     ("unknown", _("Don't know")),
 ]
+# Who wrote a police-response ledger row.
+POLICE_ENTERED_BY: Choices = [
+    ("reporter", _("The reporter")),
+    ("caseworker", _("A caseworker")),
+    ("police", _("The police liaison")),
+]
+# Outcomes over time: each is a yes/no answer on a ledger row (None: not said).
+POLICE_OUTCOMES: Choices = [
+    ("apology_received", _("The police apologised")),
+    ("complaint_made", _("A complaint was made about the police")),
+    ("complaint_upheld", _("The complaint was upheld")),
+    ("meeting_held", _("A meeting with the police took place")),
+    ("victim_withdrew", _("The person targeted withdrew from the police process")),
+]
+# TAXONOMY.md: hours until police made contact after the report, against a 48 h benchmark.
+POLICE_CONTACT_BENCHMARK_HOURS = 48
+
 STATUSES: Choices = [
     ("new", _("New")),
     ("triaged", _("Triaged")),

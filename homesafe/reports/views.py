@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import zoneinfo
 from collections.abc import Callable
@@ -22,18 +21,22 @@ from django.views.decorators.http import require_POST
 from homesafe.accounts.models import Organisation
 from homesafe.accounts.selectors import has_case_role, has_confirmed_totp, has_staff_role
 from homesafe.audit.services import audit_append
+from homesafe.cases import selectors as case_selectors
 from homesafe.common import geo
 from homesafe.common.errors import DomainError, NotFound
 from homesafe.common.views import rate_limited
-from homesafe.reports import limits, selectors, services
+from homesafe.evidence.access import remember_submitted
+from homesafe.reports import exports, limits, selectors, services
 from homesafe.reports import taxonomy as tx
 from homesafe.reports.access import (
     access_report,
+    access_report_as_liaison,
     access_report_by_code,
     access_report_by_followup,
+    is_police_liaison,
     is_verified,
 )
-from homesafe.reports.forms import validate_report_post
+from homesafe.reports.forms import queue_filters_from, validate_police_post, validate_report_post
 
 FOLLOWUP_KEY = "homesafe_followup"
 FOLLOWUP_SECONDS = 30 * 60
@@ -76,7 +79,7 @@ def _form_context(values: Any = None, errors: dict[str, list[str]] | None = None
 
 
 def _walk_prefill(request: HttpRequest) -> QueryDict | None:
-    """"Something happened" after a walk: the form opens with the walk's time and place."""
+    """ "Something happened" after a walk: the form opens with the walk's time and place."""
     from homesafe.walks.access import access_walk
 
     walk_id = request.GET.get("walk")
@@ -88,8 +91,9 @@ def _walk_prefill(request: HttpRequest) -> QueryDict | None:
         return None
     values = QueryDict(mutable=True)
     values["walk_id"] = str(walk.pk)
-    when = timezone.localtime(walk.started_at or walk.created_at,
-                              zoneinfo.ZoneInfo(walk.organisation.timezone))
+    when = timezone.localtime(
+        walk.started_at or walk.created_at, zoneinfo.ZoneInfo(walk.organisation.timezone)
+    )
     values["occurred_on"] = when.date().isoformat()
     values["occurred_time"] = when.strftime("%H:%M")
     values["occurred_approximate"] = "1"
@@ -115,6 +119,8 @@ def report_form(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             errors = {exc.field or "__all__": [exc.message]}
         else:
+            # This browser may add evidence to the report it just filed (and only to that one).
+            remember_submitted(request.session, submitted.report)
             return render(
                 request,
                 "reports/submitted.html",
@@ -142,6 +148,8 @@ def _followup_report(request: HttpRequest) -> Any:
 
 def _followup_context(report: Any, **extra: Any) -> dict[str, Any]:
     return {
+        **_ledger_context(report, selectors.FULL),
+        "police_form_action": reverse("report_followup_police"),
         "report": report,
         "status_label": selectors.status_label(report.status),
         "messages_list": selectors.report_messages(report),
@@ -252,30 +260,14 @@ def case_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return wrapper
 
 
-def _date_or_none(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _choice_or_none(value: str | None, choices: tx.Choices) -> str | None:
-    return value if value in tx.codes(choices) else None
-
-
 @case_staff_required
 def case_queue(request: HttpRequest) -> HttpResponse:
     g = request.GET
-    filters = selectors.QueueFilters(
-        status=_choice_or_none(g.get("status"), tx.STATUSES),
-        priority=_choice_or_none(g.get("priority"), tx.PRIORITIES),
-        bias=_choice_or_none(g.get("bias"), tx.BIAS_MOTIVATIONS),
-        incident_type=_choice_or_none(g.get("incident_type"), tx.INCIDENT_TYPES),
-        date_from=_date_or_none(g.get("date_from")),
-        date_to=_date_or_none(g.get("date_to")),
-        assignee=g.get("assignee") if g.get("assignee") in ("me", "none") else None,
-    )
+    filters = queue_filters_from(g)
     page = Paginator(selectors.case_queue(request.user, filters), 25).get_page(g.get("page"))
+    marks = case_selectors.flags_for_reports(r.pk for r in page.object_list)
+    for r in page.object_list:
+        r.case_marks = marks.get(r.pk)  # type: ignore[attr-defined]
     audit_append(
         action="queue.view",
         object_type="queue",
@@ -296,8 +288,39 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "tx": tx,
             "query": query.urlencode(),
+            "may_export_personal": exports.may_export_personal_data(request.user),
+            "open_tasks": case_selectors.open_tasks_count(request.user),
         },
     )
+
+
+@case_staff_required
+def case_queue_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered queue as CSV: same filters, same reports as the queue page, every page."""
+    include_personal = request.GET.get("personal") == "1"
+    try:
+        export = exports.queue_csv(
+            user=request.user,
+            filters=queue_filters_from(request.GET),
+            include_personal=include_personal,
+        )
+    except DomainError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=exc.status)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(export.content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="homesafe-queue-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _ledger_context(report: Any, audience: str) -> dict[str, Any]:
+    entries = selectors.police_ledger(report)
+    return {
+        "police": [selectors.police_response_view(e, audience=audience) for e in entries],
+        "hours_to_police_contact": selectors.hours_to_police_contact(report, entries),
+        "police_benchmark_hours": tx.POLICE_CONTACT_BENCHMARK_HOURS,
+        "ledger_tx": tx,
+    }
 
 
 def _case_context(request: HttpRequest, report: Any, **extra: Any) -> dict[str, Any]:
@@ -306,7 +329,8 @@ def _case_context(request: HttpRequest, report: Any, **extra: Any) -> dict[str, 
         "tx": tx,
         "cell": geo.cell_str(report.h3_cell) if report.h3_cell is not None else "",
         "codes": {dim: report.codes_for(dim) for dim in tx.MULTI_DIMENSIONS},
-        "police": list(report.police_responses.order_by("created_at")),
+        **_ledger_context(report, selectors.FULL),
+        "police_form_action": reverse("case_police", args=[report.pk]),
         "messages_list": selectors.report_messages(report),
         "notes": list(selectors.report_notes(report)),
         "caseworkers": selectors.organisation_caseworkers(report.organisation_id),
@@ -334,6 +358,15 @@ def _case_action(action: Callable[[HttpRequest, Any], None]) -> Callable[..., Ht
             raise Http404()
         try:
             action(request, report)
+        except LedgerInvalid as exc:
+            return render(
+                request,
+                "reports/case.html",
+                _case_context(
+                    request, report, police_errors=exc.errors, police_values=request.POST
+                ),
+                status=400,
+            )
         except DomainError as exc:
             return render(
                 request,
@@ -384,3 +417,166 @@ def reply(request: HttpRequest, report: Any) -> None:
     if len(body) > 20000:
         raise DomainError(_("The message is too long."), field="body")
     services.mailbox_post_by_caseworker(report=report, user=request.user, body=body)  # type: ignore[arg-type]
+
+
+class LedgerInvalid(DomainError):
+    """A ledger form that could not be accepted, with messages per field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(_("Some answers could not be accepted."), field="police")
+        self.errors = errors
+
+
+def _police_entry_from(request: HttpRequest) -> Any:
+    entry, errors = validate_police_post(request.POST)
+    if entry is None:
+        raise LedgerInvalid(errors)
+    if entry.is_empty():
+        raise LedgerInvalid({"police": [_("Fill in at least one answer first.")]})
+    return entry
+
+
+def _add_to_ledger(request: HttpRequest, report: Any, entered_by: str, author: Any) -> None:
+    entry = _police_entry_from(request)
+    try:
+        services.police_response_add(
+            report=report, entry=entry, entered_by=entered_by, author=author
+        )
+    except DomainError as exc:
+        raise LedgerInvalid({exc.field or "police": [exc.message]})
+
+
+@_case_action
+def police(request: HttpRequest, report: Any) -> None:
+    """A caseworker appends a row to the police-response ledger."""
+    _add_to_ledger(request, report, "caseworker", request.user)
+
+
+def _pdf_response(pdf: bytes, report: Any) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="case-file-{report.pk}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@case_staff_required
+def case_pdf(request: HttpRequest, report_id: str) -> HttpResponse:
+    """The case file for a police referral, as the reporter's consent allows (none: refused)."""
+    try:
+        report = access_report(request.user, report_id, purpose="export")
+    except NotFound:
+        raise Http404()
+    try:
+        pdf = exports.case_file_pdf(report=report, user=request.user, via="casework")
+    except DomainError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=exc.status)
+    return _pdf_response(pdf, report)
+
+
+# --- the reporter adds to the ledger --------------------------------------------------------------
+
+
+@require_POST
+def followup_police(request: HttpRequest) -> HttpResponse:
+    report = _followup_report(request)
+    if report is None:
+        return redirect("report_followup")
+    try:
+        _add_to_ledger(request, report, "reporter", None)
+    except LedgerInvalid as exc:
+        return render(
+            request,
+            "reports/followup.html",
+            _followup_context(report, police_errors=exc.errors, police_values=request.POST),
+            status=400,
+        )
+    return redirect(f"{reverse('report_followup')}#police")
+
+
+# --- police liaison -------------------------------------------------------------------------------
+
+
+def liaison_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in, a police liaison, and past the second factor; else login, MFA or 404."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect(f"{reverse('accounts:login')}?next={request.path}")
+        if not is_police_liaison(user):
+            raise Http404()
+        if not is_verified(user):
+            target = "accounts:mfa_verify" if has_confirmed_totp(user) else "accounts:mfa_setup"
+            return redirect(f"{reverse(target)}?next={request.path}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@liaison_required
+def liaison_list(request: HttpRequest) -> HttpResponse:
+    """Reports shared with police by consent, identifiable or anonymised; the view is audited."""
+    page = Paginator(selectors.liaison_reports(request.user), 25).get_page(request.GET.get("page"))
+    items = [selectors.liaison_item(r) for r in page.object_list]
+    audit_append(
+        action="police.list_view",
+        object_type="queue",
+        object_id="police",
+        actor=request.user,
+        data={"page": page.number, "shown": [i["id"] for i in items]},
+    )
+    return render(request, "reports/liaison_list.html", {"page": page, "items": items, "tx": tx})
+
+
+def _liaison_context(report: Any, **extra: Any) -> dict[str, Any]:
+    view = selectors.police_view(report)
+    return {
+        "report": report,
+        "view": view,
+        "police": view["police_responses"],
+        "hours_to_police_contact": view["hours_to_police_contact"],
+        "police_benchmark_hours": tx.POLICE_CONTACT_BENCHMARK_HOURS,
+        "police_form_action": reverse("police_update", args=[report.pk]),
+        "tx": tx,
+        **extra,
+    }
+
+
+@liaison_required
+def liaison_detail(request: HttpRequest, report_id: str) -> HttpResponse:
+    try:
+        report = access_report_as_liaison(request.user, report_id)
+    except NotFound:
+        raise Http404()
+    return render(request, "reports/liaison_detail.html", _liaison_context(report))
+
+
+@liaison_required
+@require_POST
+def liaison_update(request: HttpRequest, report_id: str) -> HttpResponse:
+    """A police-side update (reference number, investigation status, ...) to the ledger."""
+    try:
+        report = access_report_as_liaison(request.user, report_id, purpose="update")
+    except NotFound:
+        raise Http404()
+    try:
+        _add_to_ledger(request, report, "police", request.user)
+    except LedgerInvalid as exc:
+        return render(
+            request,
+            "reports/liaison_detail.html",
+            _liaison_context(report, police_errors=exc.errors, police_values=request.POST),
+            status=400,
+        )
+    return redirect("police_detail", report_id=report.pk)
+
+
+@liaison_required
+def liaison_pdf(request: HttpRequest, report_id: str) -> HttpResponse:
+    try:
+        report = access_report_as_liaison(request.user, report_id, purpose="export")
+    except NotFound:
+        raise Http404()
+    pdf = exports.case_file_pdf(report=report, user=request.user, via="police_liaison")
+    return _pdf_response(pdf, report)
