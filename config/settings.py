@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "homesafe.walks",
     "homesafe.evidence",
     "homesafe.cases",
+    "homesafe.stats",
     "homesafe.realtime",
 ]
 
@@ -227,6 +228,8 @@ if PRODUCTION:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 WALK_POLL_SECONDS = float(env_str("HOMESAFE_WALK_POLL_SECONDS", "1"))
+# Casework task reminders: a reminder may go out up to this many seconds late.
+CASES_POLL_SECONDS = float(env_str("HOMESAFE_CASES_POLL_SECONDS", "15"))
 # The address people reach homesafe at; used in links sent by email (trusted contacts' links).
 HOMESAFE_BASE_URL = env_str("HOMESAFE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 MAP_TILE_URL = env_str("HOMESAFE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
@@ -344,7 +347,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"capabilities": {"()": "homesafe.common.logs.RedactCapabilityPaths"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["capabilities"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("HOMESAFE_LOG_LEVEL", "INFO")},
     "loggers": {
         # Request logs carry query strings and bodies on errors; keep them to warnings.

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("homesafe.walks.urls")),
     path("", include("homesafe.evidence.urls")),
     path("", include("homesafe.cases.urls")),
+    path("", include("homesafe.stats.urls")),
 ]

@@ -29,10 +29,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from homesafe.accounts.models import Organisation, Role, TrustedContact, User
 from homesafe.accounts.services import membership_grant, recovery_codes_replace
 from homesafe.audit.services import audit_append
+from homesafe.cases.demo import seed_demo as seed_cases
 from homesafe.common import geo
+from homesafe.evidence.models import EvidenceItem
 from homesafe.reports import services as report_services
-from homesafe.reports.models import CaseNote, Message, Report
+from homesafe.reports.models import CaseNote, Message, PoliceResponse, Report
 from homesafe.reports.schemas import ContactIn, LocationIn, PoliceIn, ReportIn
+from homesafe.stats.demo import delete_demo as delete_stats
+from homesafe.stats.demo import seed_demo as seed_stats
 from homesafe.walks.models import (
     DutyState,
     SafeVenue,
@@ -59,6 +63,7 @@ def demo_logins() -> list[tuple[str, str]]:
         ("org admin", "admin@demo.homesafe.nz"),
         ("caseworker", "aroha@demo.homesafe.nz"),
         ("caseworker", "sam@demo.homesafe.nz"),
+        ("police liaison", "liaison@demo.homesafe.nz"),
         ("member", "member@demo.homesafe.nz"),
         ("volunteer", "volunteer01@demo.homesafe.nz"),
     ]
@@ -489,6 +494,11 @@ class _People:
     caseworkers: list[User]
     member: User
     volunteers: list[User]
+    liaison: User
+
+
+class DemoError(Exception):
+    """The demo cannot be (re)seeded; the message says why and what to do."""
 
 
 def seed() -> str:
@@ -504,26 +514,36 @@ def seed() -> str:
         _create_walk_world(rng, org, people, now)
         reports = _create_reports(rng, org, people, now)
         _triage_all(rng, reports, people, now)
+        ledger_rows = _police_ledger(rng, reports, people, now)
+        casework = seed_cases(org, people.caseworkers, reports)
+        statistics = seed_stats(org, people.caseworkers)
         audit_append(
             action="demo.seed",
             object_type="organisation",
             object_id=org.pk,
             actor_kind="system",
             organisation_id=org.pk,
-            data={"reports": len(reports), "replaced_reports": replaced},
+            data={
+                "reports": len(reports),
+                "replaced_reports": replaced,
+                "police_ledger_rows": ledger_rows,
+            },
         )
     weekend_nights = sum(1 for r in reports if _is_weekend_night(r))
     statuses = Counter(r.status for r in reports)
     return (
         f"Seeded {org.name} ({org.slug}, {org.timezone}, emergency number "
-        f"{org.emergency_number}): 1 org admin, {len(people.caseworkers)} caseworkers with "
-        f"authenticators, 1 member with 2 trusted contacts and {len(people.volunteers)} "
-        f"volunteers, all @{settings.DEMO_EMAIL_DOMAIN} with the password {DEMO_PASSWORD}; "
+        f"{org.emergency_number}): 1 org admin, {len(people.caseworkers)} caseworkers and 1 "
+        f"police liaison with authenticators, 1 member with 2 trusted contacts and "
+        f"{len(people.volunteers)} volunteers, all @{settings.DEMO_EMAIL_DOMAIN} with the "
+        f"password {DEMO_PASSWORD}; "
         f"{len(reports)} fictional reports over the last two years around Courtenay Place and "
         f"Cuba Street ({weekend_nights} on Friday or Saturday nights; "
         f"{statuses['new']} new, {statuses['closed']} closed)"
         + (f", replacing {replaced} earlier demo reports" if replaced else "")
+        + f"; {ledger_rows} police-response entries by caseworkers and the police liaison"
         + f"; {ON_DUTY_VOLUNTEERS} volunteers on duty near Courtenay Place"
+        + f"; {casework}; {statistics}"
         + ". Second-factor codes for staff and volunteers: `homesafe demo-otp EMAIL`."
     )
 
@@ -593,9 +613,16 @@ def _create_walk_world(
 def _delete_previous() -> int:
     """Remove earlier demo data. Audit entries stay: the log is append-only by design."""
     reports = Report.objects.filter(organisation__slug=DEMO_ORG_SLUG)
+    if EvidenceItem.objects.filter(report__in=reports).exists():
+        # Evidence is never deleted (its Merkle log only grows), demo or not.
+        raise DemoError(
+            "The demo organisation now holds evidence uploads, which homesafe never deletes. "
+            "To start the demo over, use a fresh data directory (HOMESAFE_DATA_DIR)."
+        )
     count = reports.count()
     reports.delete()
     Walk.objects.filter(organisation__slug=DEMO_ORG_SLUG).delete()
+    delete_stats(DEMO_ORG_SLUG)
     User.objects.filter(email__endswith="@" + settings.DEMO_EMAIL_DOMAIN).delete()
     Organisation.objects.filter(slug=DEMO_ORG_SLUG).delete()
     return count
@@ -625,6 +652,9 @@ def _create_people(org: Organisation) -> _People:
         with_second_factor(account("aroha", "Aroha", Role.CASEWORKER)),
         with_second_factor(account("sam", "Sam", Role.CASEWORKER)),
     ]
+    liaison = with_second_factor(
+        account("liaison", "Sergeant Hemi (police liaison)", Role.POLICE_LIAISON)
+    )
     member = account("member", "Rawiri", Role.MEMBER)
     for name, email in (
         ("Flatmate Example", "flatmate@example.org"),
@@ -635,7 +665,9 @@ def _create_people(org: Organisation) -> _People:
         with_second_factor(account(f"volunteer{i:02d}", name, Role.VOLUNTEER))
         for i, name in enumerate(VOLUNTEER_NAMES, start=1)
     ]
-    return _People(admin=admin, caseworkers=caseworkers, member=member, volunteers=volunteers)
+    return _People(
+        admin=admin, caseworkers=caseworkers, member=member, volunteers=volunteers, liaison=liaison
+    )
 
 
 def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
@@ -1269,6 +1301,131 @@ def _story_casework(story: list[Report], people: _People) -> None:
         updated_at=start + 6 * day, last_reporter_message_at=start + day
     )
     Report.objects.filter(pk=witness.pk).update(updated_at=start + 4 * day)
+
+
+def _backdate_police(row: PoliceResponse, when: dt.datetime) -> None:
+    # Ledger rows are never edited through the model; the demo only dates them in the past.
+    PoliceResponse.objects.filter(pk=row.pk).update(created_at=when)
+
+
+def _police_ledger(
+    rng: random.Random, reports: list[Report], people: _People, now: dt.datetime
+) -> int:
+    """Police-response history after the report: caseworkers record when police made contact
+    and how it went; the liaison adds references and investigation status. Only for reports
+    whose reporter shares them with police."""
+    rows = 0
+    story_ids = {r.pk for r in reports[-2:]}
+    for report in reports:
+        if report.pk in story_ids or report.consent_police == "none":
+            continue
+        if report.status not in ("referred_to_police", "police_investigating", "closed"):
+            continue
+        if report.status == "closed" and rng.random() < 0.6:
+            continue
+        caseworker = report.assignee or rng.choice(people.caseworkers)
+        # Hours until police made contact: often within the 48 h benchmark, often not.
+        waited = rng.choice([6, 18, 30, 44, 52, 70, 96, 150])
+        contact_at = report.reported_at + dt.timedelta(hours=waited + rng.uniform(0, 5))
+        if contact_at >= now:
+            continue
+        row = report_services.police_response_add(
+            report=report,
+            entry=PoliceIn.model_validate(dict(police_contact_at=contact_at)),
+            entered_by="caseworker",
+            author=caseworker,
+        )
+        _backdate_police(row, min(contact_at + dt.timedelta(hours=2), now))
+        rows += 1
+        update_at = contact_at + dt.timedelta(days=rng.uniform(2, 20))
+        if report.status != "referred_to_police" and update_at < now:
+            investigation = (
+                "open"
+                if report.status == "police_investigating"
+                else rng.choice(["closed_no_further_action", "charged", "suspect_identified"])
+            )
+            row = report_services.police_response_add(
+                report=report,
+                entry=PoliceIn.model_validate(
+                    dict(
+                        police_reference=f"P0{rng.randint(10**7, 10**8 - 1)}",
+                        investigation=investigation,
+                        recording=rng.choice(
+                            ["recorded_as_hate_crime", "recorded_with_hate_flag"]
+                        ),
+                    )
+                ),
+                entered_by="police",
+                author=people.liaison,
+            )
+            _backdate_police(row, update_at)
+            rows += 1
+        outcome_at = update_at + dt.timedelta(days=rng.uniform(5, 40))
+        if outcome_at < now and rng.random() < 0.2:
+            withdrew = rng.random() < 0.4
+            row = report_services.police_response_add(
+                report=report,
+                entry=PoliceIn.model_validate(
+                    dict(
+                        victim_withdrew=True,
+                        withdrawal_reason=rng.choice(WITHDRAWAL_REASONS),
+                    )
+                    if withdrew
+                    else dict(complaint_made=True)
+                ),
+                entered_by="caseworker",
+                author=caseworker,
+            )
+            _backdate_police(row, outcome_at)
+            rows += 1
+    return rows + _story_police(reports[-2], people, now)
+
+
+WITHDRAWAL_REASONS = [
+    "Worried about being named in court.",
+    "Too tired to keep going with it after months of waiting.",
+    "Did not feel believed at the station.",
+]
+
+
+def _story_police(victim: Report, people: _People, now: dt.datetime) -> int:
+    """The story's police response: contact 52 hours after the report (over the benchmark),
+    an apology, an investigation, and the meeting the police agreed to."""
+    aroha, day = people.caseworkers[0], dt.timedelta(days=1)
+    reported = victim.reported_at
+    steps = [
+        (
+            "caseworker",
+            aroha,
+            dict(police_contact_at=reported + dt.timedelta(hours=52)),
+            reported + dt.timedelta(hours=53),
+        ),
+        (
+            "police",
+            people.liaison,
+            dict(
+                police_reference="P0SAMPLE0001",
+                recording="recorded_as_hate_crime",
+                investigation="open",
+            ),
+            reported + 3 * day,
+        ),
+        ("caseworker", aroha, dict(apology_received=True), reported + 4 * day),
+        ("police", people.liaison, dict(meeting_held=True), reported + 12 * day),
+    ]
+    count = 0
+    for entered_by, author, answers, when in steps:
+        if when >= now:
+            continue
+        row = report_services.police_response_add(
+            report=victim,
+            entry=PoliceIn.model_validate(answers),
+            entered_by=entered_by,
+            author=author,
+        )
+        _backdate_police(row, when)
+        count += 1
+    return count
 
 
 def _is_weekend_night(report: Report) -> bool:

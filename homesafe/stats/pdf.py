@@ -4,6 +4,7 @@ with their trend, and approved anonymised case summaries. Built from a release p
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,20 @@ def _fonts() -> tuple[str, str]:
     return "Helvetica", "Helvetica-Bold"
 
 
-def _columns(points: Sequence[tuple[str, int]], width: float = 170 * mm) -> Drawing:
+def _count_axis(axis: Any, values: Sequence[int], k: int | None) -> None:
+    """Counts are multiples of k: so are the axis ticks, or a tick could read as a count
+    between 1 and k-1."""
+    if not k:
+        return
+    top = max([*values, k])
+    step = k * max(1, math.ceil(top / k / 5))
+    axis.valueStep = step
+    axis.valueMax = step * math.ceil(top / step)
+
+
+def _columns(
+    points: Sequence[tuple[str, int]], width: float = 170 * mm, *, k: int | None = None
+) -> Drawing:
     drawing = Drawing(width, 60 * mm)
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 12 * mm, 10 * mm, width - 16 * mm, 45 * mm
@@ -55,12 +69,15 @@ def _columns(points: Sequence[tuple[str, int]], width: float = 170 * mm) -> Draw
     chart.valueAxis.labels.fontName = _fonts()[0]
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7
+    _count_axis(chart.valueAxis, chart.data[0], k)
     chart.bars[0].fillColor = PURPLE
     drawing.add(chart)
     return drawing
 
 
-def _bars(rows: Sequence[tuple[str, int]], width: float = 170 * mm) -> Drawing:
+def _bars(
+    rows: Sequence[tuple[str, int]], width: float = 170 * mm, *, k: int | None = None
+) -> Drawing:
     rows = list(rows)[:10] or [("", 0)]
     height = (len(rows) * 7 + 10) * mm
     drawing = Drawing(width, height)
@@ -74,6 +91,7 @@ def _bars(rows: Sequence[tuple[str, int]], width: float = 170 * mm) -> Drawing:
     chart.valueAxis.labels.fontName = _fonts()[0]
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7
+    _count_axis(chart.valueAxis, chart.data[0], k)
     chart.bars[0].fillColor = PURPLE
     drawing.add(chart)
     return drawing
@@ -126,10 +144,10 @@ def briefing_pdf(
         ),
         Spacer(1, 4 * mm),
         Paragraph("Reports per month", h2),
-        _columns(fig["trend"]),
+        _columns(fig["trend"], k=k),
         Paragraph(escape(fig["trend_reading"]), body),
         Paragraph("Why people were targeted", h2),
-        _bars(fig["by_code_chart_rows"]),
+        _bars(fig["by_code_chart_rows"], k=k),
         Paragraph(escape(fig["by_code_reading"]), body),
         _table(["Reason", "Reports"], [[label, v] for label, v in fig["by_code_chart_rows"]][:12]),
         Paragraph("How the police responded", h2),

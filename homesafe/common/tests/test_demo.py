@@ -85,8 +85,8 @@ def test_it_seeds_the_demo_organisation(seeded: str) -> None:
     assert counts["caseworkers"] == 2
     assert counts["members"] == 1
     assert counts["volunteers"] == 20
-    assert counts["users"] == 24
-    assert counts["authenticators"] == 23  # staff and volunteers (DESIGN.md rule 4)
+    assert counts["users"] == 25
+    assert counts["authenticators"] == 24  # staff and volunteers (DESIGN.md rule 4)
     assert counts["reports"] >= 200
     assert counts["all_reports"] == counts["reports"]
 
@@ -118,7 +118,8 @@ def test_it_makes_the_reports_look_like_wellington_nights(seeded: str) -> None:
     story = [r for r in reports if r.narrative and "walk us home" in r.narrative]
     assert len(story) == 1
     assert story[0].venue_type == "restaurant_takeaway"
-    assert story[0].police_responses.get().help_requested["escort_home"] == "refused"
+    by_reporter = story[0].police_responses.filter(entered_by="reporter").get()
+    assert by_reporter.help_requested["escort_home"] == "refused"
 
 
 def test_it_reseeds_idempotently_and_keeps_the_audit_chain(seeded: str) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import shutil
+import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
 import h3
 import pytest
@@ -180,7 +184,7 @@ def test_it_builds_the_pack_under_the_public_rules(personas, client, verified_lo
         assert _get(client, reverse("stats:pack_pdf"), **params).status_code == 400
 
 
-def test_the_pack_pdf_holds_approved_summaries_only(personas) -> None:
+def test_the_pack_pdf_holds_approved_summaries_only(personas, settings) -> None:
     from homesafe.stats import dashboard, pdf, selectors
 
     with time_machine.travel(NOW, tick=False):
@@ -202,6 +206,21 @@ def test_the_pack_pdf_holds_approved_summaries_only(personas) -> None:
     assert [s.title for s in chosen] == ["Approved story"]
     body = pdf.briefing_pdf(personas.org, payload, chosen)
     assert body.startswith(b"%PDF") and len(body) > 2000
+    # It renders: every page turns into a real picture, and the text holds only what was
+    # approved. The first page is kept in test-artifacts to be looked at.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "pack.pdf"
+        path.write_bytes(body)
+        text = subprocess.run(
+            ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+        ).stdout
+        assert "Approved story" in text and "Draft story" not in text
+        subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), f"{tmp}/page"], check=True)
+        pages = sorted(Path(tmp).glob("page*.png"))
+        assert pages and all(p.stat().st_size > 5000 for p in pages)
+        out = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(pages[0], out / "stats-pack-page1.png")
 
 
 def test_an_org_admin_sets_k_and_dp_and_bad_values_change_nothing(

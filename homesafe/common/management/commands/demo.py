@@ -24,5 +24,8 @@ class Command(BaseCommand):
         if options.get("otp"):
             self.stdout.write(demo.demo_otp(options["otp"]))
             return
-        summary = demo.seed()
+        try:
+            summary = demo.seed()
+        except demo.DemoError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(summary)
