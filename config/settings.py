@@ -163,6 +163,8 @@ RATELIMIT_VIEW = "homesafe.common.views.rate_limited"
 # guessed at this rate, but a limit keeps the lookup from being used as an oracle at all).
 RATE_REPORT_SUBMIT = env_str("HOMESAFE_RATE_REPORT_SUBMIT", "20/h")
 RATE_CODE_LOOKUP = env_str("HOMESAFE_RATE_CODE_LOOKUP", "30/10m")
+# Evidence uploads started per address without an account (drop box, reporter).
+RATE_EVIDENCE_START = env_str("HOMESAFE_RATE_EVIDENCE_START", "60/h")
 # One process in the embedded default: a local-memory cache is shared by everything it serves.
 SILENCED_SYSTEM_CHECKS = [] if REDIS_URL else ["django_ratelimit.E003", "django_ratelimit.W001"]
 

@@ -8,8 +8,10 @@ import binascii
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
+from django_ratelimit.core import is_ratelimited
 from ninja import Router
 from ninja.responses import Status
 from ninja.security import django_auth
@@ -18,8 +20,8 @@ from ninja.utils import check_csrf
 from homesafe.common.errors import DomainError, NotFound
 from homesafe.evidence import access, responses, selectors, services
 from homesafe.evidence.conf import CHUNK_BYTES
-from homesafe.evidence.errors import OffsetConflict, Unsupported
-from homesafe.evidence.models import TreeHead
+from homesafe.evidence.errors import OffsetConflict, RateLimited, Unsupported
+from homesafe.evidence.models import Source, TreeHead
 from homesafe.evidence.schemas import (
     DropBoxIn,
     DropBoxOut,
@@ -54,14 +56,40 @@ def _remember_receipt(request: HttpRequest, item_id: str) -> None:
         request.session[access.RECEIPTS_SESSION_KEY] = held
 
 
+def _starts_limited(request: HttpRequest) -> bool:
+    return bool(
+        is_ratelimited(
+            request,
+            group="evidence-start",
+            key="ip",
+            rate=settings.RATE_EVIDENCE_START,
+            increment=True,
+        )
+    )
+
+
 @router.post(
     "/uploads",
-    response={201: UploadOut, 400: ErrorOut, 404: ErrorOut, 413: ErrorOut, 415: ErrorOut},
+    response={
+        201: UploadOut,
+        400: ErrorOut,
+        404: ErrorOut,
+        413: ErrorOut,
+        415: ErrorOut,
+        429: ErrorOut,
+    },
     summary="Start a resumable evidence upload",
 )
 def upload_start(request: HttpRequest, payload: UploadIn) -> Any:
     _csrf(request)
     target = access.access_upload_target(request, payload.target)
+    if target.source != Source.STAFF and _starts_limited(request):
+        # Drop boxes and reporters need no account: cap how many files one address can
+        # start, so a leaked link cannot fill the disk.
+        raise RateLimited(
+            _("Too many files from this connection. Wait a while and try again."),
+            code="rate_limited",
+        )
     upload, upload_id = services.upload_begin(
         target=target,
         filename=payload.filename,

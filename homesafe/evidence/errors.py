@@ -29,3 +29,7 @@ class ChecksumMismatch(DomainError):
 
 class Busy(DomainError):
     status = 409
+
+
+class RateLimited(DomainError):
+    status = 429

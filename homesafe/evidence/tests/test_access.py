@@ -3,6 +3,7 @@ gone, other organisations and other reporters see a 404, every read joins the cu
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from typing import Any
@@ -216,3 +217,28 @@ def test_an_export_joins_every_items_custody_trail(
     assert [row["item"] for row in summary] == [str(item.pk)]
     assert [e["action"] for e in summary[0]["custody"]] == ["received", "export"]
     assert summary[0]["custody"][-1]["actor_id"] == personas.caseworker.pk
+
+
+def test_one_address_can_start_only_so_many_uploads_without_an_account(
+    client: Any, dropbox_token: str, settings: Any
+) -> None:
+    settings.RATELIMIT_ENABLE = True
+    settings.RATE_EVIDENCE_START = "3/h"
+    target = {"dropbox": dropbox_token}
+    with time_machine.travel(timezone.now(), tick=False):
+        for _ in range(3):
+            assert begin(client, target, 1000).status_code == 201
+        before = stored_counts()
+        refused = begin(client, target, 1000)
+        assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
+        assert stored_counts() == before
+        # Another address has its own allowance.
+        other = client.post(
+            "/api/evidence/uploads",
+            data=json.dumps(
+                {"target": target, "filename": "a.jpg", "size": 1000, "content_type": "image/jpeg"}
+            ),
+            content_type="application/json",
+            REMOTE_ADDR="198.51.100.7",
+        )
+        assert other.status_code == 201

@@ -450,7 +450,7 @@
     var text = uploader.msg(known[status] || "failed", { status: status });
     var detail = data && (data.detail || data.message);
     // The server's own words are clearer for a refused file (it says what was found).
-    if ([400, 403, 415, 422].indexOf(status) >= 0 && typeof detail === "string" && detail) text = detail;
+    if ([400, 403, 415, 422, 429].indexOf(status) >= 0 && typeof detail === "string" && detail) text = detail;
     this.done = true;
     // A refused file shows no half-full bar: nothing of it was kept.
     this.bar.hidden = true;
