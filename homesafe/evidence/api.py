@@ -142,6 +142,20 @@ def _checksum(header: str) -> bytes | None:
     return digest
 
 
+def chunk_headers(request: HttpRequest) -> tuple[int, int, bytes | None]:
+    """A chunk's content type, Upload-Offset, Content-Length and Upload-Checksum, checked."""
+    if request.content_type != OFFSET_TYPE:
+        raise Unsupported(
+            _("Send chunks as application/offset+octet-stream."), code="bad_content_type"
+        )
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise DomainError(_("Upload-Offset and Content-Length must be numbers."), code="bad_offset")
+    return offset, length, _checksum(request.headers.get("Upload-Checksum", ""))
+
+
 @router.patch(
     "/uploads/{upload_id}",
     response={
@@ -154,6 +168,14 @@ def _checksum(header: str) -> bytes | None:
         460: ErrorOut,
     },
     summary="Send the next chunk (raw bytes; Upload-Offset header)",
+    description=(
+        "The body is the chunk's raw bytes (`application/offset+octet-stream`, a multiple of "
+        "64 KiB except the last chunk, at most `chunk_size`), with `Upload-Offset` and "
+        "optionally `Upload-Checksum: sha256 <base64>`. The server streams each chunk into "
+        "encrypted storage as it arrives. The upload id is the capability: every chunk but "
+        "the last is accepted without the session; the last one finalises the item, keeps its "
+        "receipt in the session and needs the CSRF header, like starting the upload."
+    ),
     exclude_none=True,
     openapi_extra={
         "requestBody": {
@@ -162,18 +184,12 @@ def _checksum(header: str) -> bytes | None:
     },
 )
 def upload_chunk(request: HttpRequest, upload_id: str, response: HttpResponse) -> Any:
+    # Every chunk but the last is normally received before Django, streamed straight into the
+    # segment writer (homesafe/evidence/asgi.py); this route answers the same way and receives
+    # the last chunk (it remembers the receipt in the session) and any chunk sent elsewhere.
     _csrf(request)
     upload = access.access_upload(upload_id)
-    if request.content_type != OFFSET_TYPE:
-        raise Unsupported(
-            _("Send chunks as application/offset+octet-stream."), code="bad_content_type"
-        )
-    try:
-        offset = int(request.headers.get("Upload-Offset", ""))
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise DomainError(_("Upload-Offset and Content-Length must be numbers."), code="bad_offset")
-    checksum = _checksum(request.headers.get("Upload-Checksum", ""))
+    offset, length, checksum = chunk_headers(request)
     try:
         result = services.upload_append(
             upload=upload, offset=offset, body=request, length=length, checksum=checksum

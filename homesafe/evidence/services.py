@@ -302,11 +302,17 @@ def _append_claimed(
     received = 0
     ok = False
     hashing: Future[None] | None = None
+    # A chunk streamed in as it arrives (homesafe/evidence/asgi.py) can take longer than the
+    # lease on a slow connection: renew it while bytes keep coming.
+    renew_at = timezone.now() + timedelta(seconds=BUSY_SECONDS / 4)
     try:
         while received < length:
             block = _read_full(body, min(READ_BLOCK, length - received))
             if not block:
                 break
+            if timezone.now() >= renew_at:
+                _renew_lease(upload, offset)
+                renew_at = timezone.now() + timedelta(seconds=BUSY_SECONDS / 4)
             if received == 0 and offset == 0:
                 _sniff_first(upload, block)
             # SHA-256 releases the GIL: hash this block in a helper thread while it is
@@ -344,6 +350,13 @@ def _append_claimed(
     _forget_hasher(upload)
     item = _finalise(upload, digest.hexdigest())
     return ChunkResult(offset=new_offset, item=item, receipt=receipt_for(item))
+
+
+def _renew_lease(upload: Upload, offset: int) -> None:
+    if not Upload.objects.filter(pk=upload.pk, offset=offset).update(
+        busy_until=timezone.now() + timedelta(seconds=BUSY_SECONDS)
+    ):
+        raise NotFound()  # closed or removed meanwhile: the chunk's bytes are cut off
 
 
 _hash_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evidence-hash")

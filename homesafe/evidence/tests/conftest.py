@@ -25,6 +25,17 @@ API = "/api/evidence"
 CHUNK = 64 * 1024
 
 
+@pytest.fixture(autouse=True)
+def _chunk_workers_release_connections() -> Any:
+    """Chunks received before Django run in worker threads that keep their database
+    connection between chunks: close them after each test (PostgreSQL cannot drop a test
+    database that still has connections)."""
+    yield
+    from homesafe.evidence.asgi import workers
+
+    workers.release_connections()
+
+
 def make_report(org: Any, **fields: Any) -> Report:
     data = ReportIn.model_validate({"reporter_role": "victim", "organisation": org.slug, **fields})
     return report_services.report_submit(data=data).report
