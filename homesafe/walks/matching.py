@@ -37,9 +37,12 @@ from homesafe.walks.models import DutyState, VolunteerProfile, VolunteerStatus
 # How many volunteers the first disc aims to hold, as a multiple of the limit (plus those
 # excluded): twice the limit leaves room for chance without reading many more rows than needed.
 FIRST_DISC_SHARE = 2
-# Without anything learnt nearby: a disc that holds the limit in a crowded centre; a suburb
-# takes a second round (both measured in benchmarks/test_bench_walks.py).
-COLD_REACH_M = 250.0
+# Without anything learnt nearby: a disc that holds the limit in a crowded centre and costs
+# little where it does not (a suburb takes a second round). Measured on PostgreSQL in
+# benchmarks/test_bench_walks.py: 150 m beat 250 m in the city centre (one query either way,
+# reading under half the rows and fewer ranges) and a little in the suburbs (a cheaper first
+# query before the second).
+COLD_REACH_M = 150.0
 # A disc much smaller than a res-10 cell (edges ~75 m) finds no one more precisely.
 MIN_REACH_M = 100.0
 # What a search learns about a neighbourhood (a res-7 cell, ~5 km2) is trusted this long:

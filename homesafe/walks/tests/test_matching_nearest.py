@@ -292,6 +292,17 @@ def test_it_reads_a_crowded_or_sparse_neighbourhood_in_one_query_once_it_has_lea
         assert len(queries) == 1
 
 
+def test_a_crowded_neighbourhood_takes_one_query_even_with_nothing_learnt() -> None:
+    rng = random.Random(11)
+    crowd = register([moved(COURTENAY, rng.gauss(0, 250), rng.gauss(0, 250)) for _ in range(400)])
+    with CaptureQueriesContext(connection) as queries:
+        found = nearest_volunteers(
+            organisation_id=crowd.organisation_id, point=COURTENAY, radius_m=2000, limit=10
+        )
+    assert len(queries) == 1  # the first disc (matching.COLD_REACH_M) already holds ten
+    assert_nearest(found, crowd.brute_force(COURTENAY, 2000), 10)
+
+
 def test_it_forgets_a_neighbourhood_after_a_while() -> None:
     volunteers = register([moved(COURTENAY, 0, 1500)])
     start = timezone.now()
