@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import zoneinfo
 from collections import Counter
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from homesafe.common import geo
 from homesafe.reports import taxonomy as tx
 from homesafe.reports.access import case_organisation_ids
 from homesafe.reports.models import ReportCode
-from homesafe.stats import charts, engine, selectors
+from homesafe.stats import charts, engine, figures, selectors
 
 # The pack's areas: H3 resolution 6 (about 36 km2), named by their code.
 PACK_AREA_RESOLUTION = 6
@@ -114,11 +115,8 @@ def dashboard_context(user: Any, organisation: Organisation, f: DashboardFilters
             if fact.police.contact_hours is not None:
                 hours.append(fact.police.contact_hours)
     tables = []
-    for dim, (title, choices) in {
-        "bias": (_("Why people were targeted"), tx.BIAS_MOTIVATIONS),
-        "incident_type": (_("What happened"), tx.INCIDENT_TYPES),
-        "venue_type": (_("Where it happened"), tx.VENUE_TYPES),
-    }.items():
+    for dim, (lazy_title, choices) in figures.DIMENSION_CHOICES.items():
+        title = str(lazy_title)
         labels = dict((c, str(lab)) for c, lab in choices)
         rows = [
             {
@@ -143,20 +141,12 @@ def dashboard_context(user: Any, organisation: Organisation, f: DashboardFilters
     answered = police_counts["answered"]
     police_rows = [
         {
-            "label": label,
+            "label": str(label),
             "count": police_counts[code],
             "share": engine.share(police_counts[code], answered),
         }
-        for code, label in (
-            ("contacted", _("Police were contacted")),
-            ("attended", _("Police attended")),
-            ("refused", _("Help asked for was refused")),
-            ("hate_crime", _("Recorded as a hate crime")),
-            ("apology", _("Police apologised")),
-        )
+        for code, label in figures.POLICE_LABELS.items()
     ]
-    import statistics
-
     street = {
         "type": "FeatureCollection",
         "features": [

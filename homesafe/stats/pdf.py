@@ -54,6 +54,21 @@ def _count_axis(axis: Any, values: Sequence[int], k: int | None) -> None:
     axis.valueMax = step * math.ceil(top / step)
 
 
+def _finish_chart(
+    drawing: Drawing, chart: Any, k: int | None, *, category_font_size: int
+) -> Drawing:
+    """The styling both bar charts share: fonts, a zero-based count axis, the brand colour."""
+    chart.categoryAxis.labels.fontSize = category_font_size
+    chart.categoryAxis.labels.fontName = _fonts()[0]
+    chart.valueAxis.labels.fontName = _fonts()[0]
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labels.fontSize = 7
+    _count_axis(chart.valueAxis, chart.data[0], k)
+    chart.bars[0].fillColor = PURPLE
+    drawing.add(chart)
+    return drawing
+
+
 def _columns(
     points: Sequence[tuple[str, int]], width: float = 170 * mm, *, k: int | None = None
 ) -> Drawing:
@@ -64,15 +79,7 @@ def _columns(
     chart.categoryAxis.categoryNames = [
         label if i % max(1, len(points) // 8) == 0 else "" for i, (label, _v) in enumerate(points)
     ] or [""]
-    chart.categoryAxis.labels.fontSize = 6
-    chart.categoryAxis.labels.fontName = _fonts()[0]
-    chart.valueAxis.labels.fontName = _fonts()[0]
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.labels.fontSize = 7
-    _count_axis(chart.valueAxis, chart.data[0], k)
-    chart.bars[0].fillColor = PURPLE
-    drawing.add(chart)
-    return drawing
+    return _finish_chart(drawing, chart, k, category_font_size=6)
 
 
 def _bars(
@@ -86,15 +93,7 @@ def _bars(
     chart.width, chart.height = width - 65 * mm, height - 10 * mm
     chart.data = [[v for _l, v in reversed(rows)]]
     chart.categoryAxis.categoryNames = [label[:34] for label, _v in reversed(rows)]
-    chart.categoryAxis.labels.fontSize = 7
-    chart.categoryAxis.labels.fontName = _fonts()[0]
-    chart.valueAxis.labels.fontName = _fonts()[0]
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.labels.fontSize = 7
-    _count_axis(chart.valueAxis, chart.data[0], k)
-    chart.bars[0].fillColor = PURPLE
-    drawing.add(chart)
-    return drawing
+    return _finish_chart(drawing, chart, k, category_font_size=7)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> Table:

@@ -48,7 +48,7 @@ def month_bounds(months: tuple[str, ...]) -> tuple[dt.date, dt.date]:
     return dt.date(y1, m1, 1), end
 
 
-def police_fact(rows: Iterable[Any], reported_at: dt.datetime) -> PoliceFact | None:
+def police_fact(rows: Iterable[PoliceRow], reported_at: dt.datetime) -> PoliceFact | None:
     """One report's police response, folding its ledger rows: a later answer overrides."""
     rows = sorted(rows, key=lambda r: r.created_at)
     if not rows:
@@ -64,10 +64,9 @@ def police_fact(rows: Iterable[Any], reported_at: dt.datetime) -> PoliceFact | N
             refused = True
         if row.recording:
             hate = row.recording == "recorded_as_hate_crime"
-        said = getattr(row, "apology_received", None)
-        if said is not None:
-            apology = bool(said)
-        at = getattr(row, "police_contact_at", None)
+        if row.apology_received is not None:
+            apology = row.apology_received
+        at = row.police_contact_at
         if at is not None and (first_contact is None or at < first_contact):
             first_contact = at
     hours = None

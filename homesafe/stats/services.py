@@ -149,11 +149,10 @@ def release_publish(
             rollup.cell_counts_rebuild(organisation)
             cells = public_cells(organisation, spec)
         built = engine.build_release(spec, reports, walks, cells)
-        last = latest
         try:
             release = StatsRelease.objects.create(
                 organisation=organisation,
-                number=(last.number + 1) if last else 1,
+                number=(latest.number + 1) if latest else 1,
                 created_by=actor,
                 first_month=spec.months[0],
                 last_month=spec.months[-1],

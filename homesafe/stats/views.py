@@ -130,6 +130,27 @@ def _is_org_admin(user: Any, organisation: Organisation) -> bool:
     ).exists()
 
 
+def _admin_organisation(request: HttpRequest) -> Organisation:
+    """The chosen organisation, if the caller is its admin; otherwise a 404."""
+    organisation = _staff_organisation(request)
+    if not _is_org_admin(request.user, organisation):
+        raise Http404()
+    return organisation
+
+
+def _refused(
+    request: HttpRequest, organisation: Organisation, exc: DomainError, status: int
+) -> HttpResponse:
+    return HttpResponse(
+        render_to_string(
+            "stats/refused.html",
+            {"message": exc.message, "organisation": organisation},
+            request=request,
+        ),
+        status=status,
+    )
+
+
 @case_staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Exact, weekly, street-level figures for the caller's organisation, with filters."""
@@ -171,9 +192,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def publish(request: HttpRequest) -> HttpResponse:
     """An org admin publishes the next release (with DP if the organisation turned it on)."""
-    organisation = _staff_organisation(request)
-    if not _is_org_admin(request.user, organisation):
-        raise Http404()
+    organisation = _admin_organisation(request)
     raw = request.POST.get("epsilon", "").strip()
     try:
         epsilon: Any = "settings"
@@ -188,14 +207,7 @@ def publish(request: HttpRequest) -> HttpResponse:
             epsilon=epsilon,
         )
     except DomainError as exc:
-        return HttpResponse(
-            render_to_string(
-                "stats/refused.html",
-                {"message": exc.message, "organisation": organisation},
-                request=request,
-            ),
-            status=exc.status,
-        )
+        return _refused(request, organisation, exc, exc.status)
     messages.success(request, _("Release %(n)s is published.") % {"n": release.number})
     return redirect(f"{reverse('stats:dashboard')}?org={organisation.slug}")
 
@@ -211,9 +223,7 @@ def _number(raw: str, kind: type, field: str) -> Any:
 @require_POST
 def settings_update(request: HttpRequest) -> HttpResponse:
     """An org admin sets the threshold k, the map resolution and differential privacy."""
-    organisation = _staff_organisation(request)
-    if not _is_org_admin(request.user, organisation):
-        raise Http404()
+    organisation = _admin_organisation(request)
     post = request.POST
     try:
         services.stats_settings_update(
@@ -227,14 +237,7 @@ def settings_update(request: HttpRequest) -> HttpResponse:
             ),
         )
     except DomainError as exc:
-        return HttpResponse(
-            render_to_string(
-                "stats/refused.html",
-                {"message": exc.message, "organisation": organisation},
-                request=request,
-            ),
-            status=400,
-        )
+        return _refused(request, organisation, exc, 400)
     messages.success(request, _("Publication settings saved; they apply to the next release."))
     return redirect(f"{reverse('stats:dashboard')}?org={organisation.slug}")
 

@@ -33,6 +33,21 @@ POLICE = {
 }
 
 
+def _approved_and_draft_summaries(personas) -> None:  # type: ignore[no-untyped-def]
+    """One summary approved for February and one still a draft."""
+    CaseSummary.objects.create(
+        organisation=personas.org,
+        month="2026-02",
+        title="Approved story",
+        summary="An anonymised account.",
+        approved_by=personas.admin,
+        approved_at=NOW,
+    )
+    CaseSummary.objects.create(
+        organisation=personas.org, month="2026-02", title="Draft story", summary="Not yet."
+    )
+
+
 @pytest.fixture
 def reports(personas):  # type: ignore[no-untyped-def]
     with time_machine.travel(NOW, tick=False):
@@ -146,17 +161,7 @@ def test_it_builds_the_pack_under_the_public_rules(personas, client, verified_lo
     with time_machine.travel(NOW, tick=False):
         for i in range(14):
             make_report(personas.org, day=FEB, police=POLICE, cell=cell_near(i % 2))
-        CaseSummary.objects.create(
-            organisation=personas.org,
-            month="2026-02",
-            title="Approved story",
-            summary="An anonymised account.",
-            approved_by=personas.admin,
-            approved_at=NOW,
-        )
-        CaseSummary.objects.create(
-            organisation=personas.org, month="2026-02", title="Draft story", summary="Not yet."
-        )
+        _approved_and_draft_summaries(personas)
     verified_login(client, personas.caseworker)
     pdf = _get(client, reverse("stats:pack_pdf"), **{"from": "2025-12", "to": "2026-02"})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -190,17 +195,7 @@ def test_the_pack_pdf_holds_approved_summaries_only(personas, settings) -> None:
     with time_machine.travel(NOW, tick=False):
         for _ in range(6):
             make_report(personas.org, day=FEB, police=POLICE)
-        CaseSummary.objects.create(
-            organisation=personas.org,
-            month="2026-02",
-            title="Approved story",
-            summary="An anonymised account.",
-            approved_by=personas.admin,
-            approved_at=NOW,
-        )
-        CaseSummary.objects.create(
-            organisation=personas.org, month="2026-02", title="Draft story", summary="Not yet."
-        )
+        _approved_and_draft_summaries(personas)
         payload = dashboard.pack_release(personas.org, ("2026-01", "2026-02"), "")
     chosen = selectors.approved_summaries(personas.org, tuple(payload["months"]))
     assert [s.title for s in chosen] == ["Approved story"]
