@@ -8,26 +8,18 @@ never a hint that it exists. Reports themselves are reached through `access_repo
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
 from homesafe.audit.services import audit_append
 from homesafe.common.errors import NotFound
-from homesafe.reports.access import case_organisation_ids, reports_visible_to
+from homesafe.reports.access import case_organisation_ids, parse_id, reports_visible_to
 from homesafe.reports.models import Report
 
 from .models import ContactEntry, Incident, IncidentReport, Referral, ReportFlag, Task
 
 M = TypeVar("M", bound=Model)
-
-
-def _uuid(value: object) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound()
 
 
 def visible_report_ids(user: Any) -> QuerySet[Report]:
@@ -48,7 +40,7 @@ def _subject_visible(user: Any) -> Q:
 
 def access_incident(user: Any, incident_id: object, *, purpose: str = "view") -> Incident:
     """The incident with this id if `user` works cases in its organisation; audited."""
-    pk = _uuid(incident_id)
+    pk = parse_id(incident_id)
     incident = _first_or_404(
         Incident.objects.filter(pk=pk, organisation_id__in=case_organisation_ids(user))
         .select_related("organisation")
@@ -65,7 +57,7 @@ def access_incident(user: Any, incident_id: object, *, purpose: str = "view") ->
 
 def access_incident_link(user: Any, link_id: object) -> IncidentReport:
     """A report's (current) place in an incident, if the user may see both."""
-    pk = _uuid(link_id)
+    pk = parse_id(link_id)
     return _first_or_404(
         IncidentReport.objects.filter(
             pk=pk,
@@ -78,7 +70,7 @@ def access_incident_link(user: Any, link_id: object) -> IncidentReport:
 
 def access_flag(user: Any, flag_id: object) -> ReportFlag:
     """A duplicate or troll flag on a report the user may see."""
-    pk = _uuid(flag_id)
+    pk = parse_id(flag_id)
     return _first_or_404(
         ReportFlag.objects.filter(pk=pk, report__in=visible_report_ids(user)).select_related(
             "report"
@@ -87,7 +79,7 @@ def access_flag(user: Any, flag_id: object) -> ReportFlag:
 
 
 def _access_subject_item(model: type[M], user: Any, item_id: object) -> M:
-    pk = _uuid(item_id)
+    pk = parse_id(item_id)
     return _first_or_404(
         model._default_manager.filter(
             _subject_visible(user), pk=pk, organisation_id__in=case_organisation_ids(user)

@@ -40,7 +40,7 @@ class ReportFlags:
 def flags_for_reports(report_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ReportFlags]:
     """Incident and duplicate/troll marks of these reports, in two queries; reports with none
     are left out. Callers pass ids they already got through `reports_visible_to`."""
-    ids = list(report_ids)
+    ids = set(report_ids)
     if not ids:
         return {}
     found: dict[uuid.UUID, dict[str, Any]] = {}

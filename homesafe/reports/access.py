@@ -16,6 +16,14 @@ from homesafe.reports import codes
 from homesafe.reports.models import Report
 
 
+def parse_id(value: object) -> uuid.UUID:
+    """An object id from a URL or form; anything that is not a UUID is NotFound."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound()
+
+
 def is_verified(user: Any) -> bool:
     """Authenticated and, in this session, passed a second factor (django-otp)."""
     if not getattr(user, "is_authenticated", False):
@@ -44,10 +52,7 @@ def reports_visible_to(user: Any) -> Any:
 
 def access_report(user: Any, report_id: object, *, purpose: str = "view") -> Report:
     """The report with this id if `user` may work on it; every such read is audited."""
-    try:
-        rid = uuid.UUID(str(report_id))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound()
+    rid = parse_id(report_id)
     report = reports_visible_to(user).filter(id=rid).select_related("organisation").first()
     if report is None:
         raise NotFound()
@@ -93,10 +98,7 @@ def access_report_as_liaison(user: Any, report_id: object, *, purpose: str = "vi
 
     Reports they may not see (other organisations, no consent, consent revoked) answer like
     ids that do not exist."""
-    try:
-        rid = uuid.UUID(str(report_id))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound()
+    rid = parse_id(report_id)
     report = (
         reports_shared_with_police(user).filter(id=rid).select_related("organisation").first()
     )
@@ -126,10 +128,7 @@ def access_report_by_code(code: str) -> Report:
 
 def access_report_by_followup(report_id: object) -> Report:
     """A report opened earlier in this browser session with its code (id kept server-side)."""
-    try:
-        rid = uuid.UUID(str(report_id))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound()
+    rid = parse_id(report_id)
     report = Report.objects.filter(id=rid).select_related("organisation").first()
     if report is None:
         raise NotFound()

@@ -242,6 +242,16 @@ def followup_forget(request: HttpRequest) -> HttpResponse:
 # --- casework --------------------------------------------------------------------------------
 
 
+def _sign_in_first(request: HttpRequest, step: str) -> HttpResponse:
+    """Send the user to a sign-in step (login, MFA), coming back to this page after."""
+    return redirect(f"{reverse(step)}?next={request.path}")
+
+
+def _second_factor_step(user: Any) -> str:
+    """The MFA page a staff user still needs: verify a device, or set one up first."""
+    return "accounts:mfa_verify" if has_confirmed_totp(user) else "accounts:mfa_setup"
+
+
 def case_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Logged in, holding a case role, and past the second factor; else login, MFA or 404."""
 
@@ -249,10 +259,9 @@ def case_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
-            return redirect(f"{reverse('accounts:login')}?next={request.path}")
+            return _sign_in_first(request, "accounts:login")
         if has_staff_role(user) and not is_verified(user):
-            target = "accounts:mfa_verify" if has_confirmed_totp(user) else "accounts:mfa_setup"
-            return redirect(f"{reverse(target)}?next={request.path}")
+            return _sign_in_first(request, _second_factor_step(user))
         if not has_case_role(user):
             raise Http404()
         return view(request, *args, **kwargs)
@@ -503,12 +512,11 @@ def liaison_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
-            return redirect(f"{reverse('accounts:login')}?next={request.path}")
+            return _sign_in_first(request, "accounts:login")
         if not is_police_liaison(user):
             raise Http404()
         if not is_verified(user):
-            target = "accounts:mfa_verify" if has_confirmed_totp(user) else "accounts:mfa_setup"
-            return redirect(f"{reverse(target)}?next={request.path}")
+            return _sign_in_first(request, _second_factor_step(user))
         return view(request, *args, **kwargs)
 
     return wrapper
