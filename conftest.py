@@ -1,4 +1,4 @@
-"""Shared test setup: named personas (healthchecks' hc/test.py style) and small helpers."""
+"""Shared test setup: named personas and small helpers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Supervised background loops (healthchecks' `sendalerts`, generalised).
+"""Supervised background loops.
 
 An app registers a step, a function that does one small unit of work and returns True if
 there was work (`handle_one_notification`). `run_loops` runs each step in its own threads:

@@ -1,10 +1,10 @@
 """Real-time pushes to WebSocket groups, for services (STYLE.md §3).
 
 `publish_on_commit(group, message)` is the usual call: a service makes it inside its transaction,
-and the push goes out only once that transaction has committed (nothing on rollback), like
-Zulip's `send_event_on_commit`. `publish(group, message)` sends now (e.g. a worker loop after
-its own commit). Neither waits for Redis: with Redis, messages are queued for a publisher
-thread that sends them in order, batched (bus.py). Group names look like `walk.<uuid>`; a
+and the push goes out only once that transaction has committed (nothing on rollback).
+`publish(group, message)` sends now (e.g. a worker loop after its own commit). Neither waits
+for Redis: with Redis, messages are queued for a publisher thread that sends them in order,
+batched (bus.py). Group names look like `walk.<uuid>`; a
 message is a JSON-able dict, sent to the browser as it is (give it a "type").
 
 Pushes are best-effort: a client that is offline, too slow or cut off by a Redis restart misses

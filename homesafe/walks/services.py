@@ -23,7 +23,11 @@ from homesafe.accounts.selectors import has_confirmed_totp
 from homesafe.audit.services import AuditIn, audit_append, audit_append_many
 from homesafe.common import geo
 from homesafe.common.errors import DomainError
-from homesafe.notify.services import NotificationIn, notification_enqueue_many
+from homesafe.notify.services import (
+    NotificationIn,
+    notification_enqueue,
+    notification_enqueue_many,
+)
 from homesafe.walks import events
 from homesafe.walks.matching import nearest_volunteers
 from homesafe.walks.models import (
@@ -61,19 +65,26 @@ def _withdraw_pending_offers(offers: Any) -> None:
         events.offer_withdrawn(offer)
 
 
-def _audit_walk(
+def _walk_audit(
     walk: Walk, action: str, *, actor: User | None = None, data: dict[str, Any] | None = None
-) -> None:
-    """Audit a change to a walk, by a person or (no actor) by the system's loops."""
-    audit_append(
+) -> AuditIn:
+    """An audit entry for a change to a walk, by a person or (no actor) by the system's loops."""
+    return AuditIn(
         action=action,
         object_type="walk",
         object_id=walk.pk,
         actor=actor,
         actor_kind=None if actor is not None else "system",
         organisation_id=walk.organisation_id,
-        data=data,
+        data=data or {},
     )
+
+
+def _audit_walk(
+    walk: Walk, action: str, *, actor: User | None = None, data: dict[str, Any] | None = None
+) -> None:
+    """Append that entry now (the deadline loop collects them for one append per batch)."""
+    audit_append_many([_walk_audit(walk, action, actor=actor, data=data)])
 
 
 def walk_settings(organisation: Organisation | int) -> WalkSettings:
@@ -432,7 +443,7 @@ def walk_decline(*, offer: WalkOffer, profile: VolunteerProfile) -> None:
 
 def _watch_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(24)
-    return token, hashlib.sha256(token.encode()).hexdigest()
+    return token, watch_token_hash(token)
 
 
 def watch_token_hash(token: str) -> str:
@@ -441,26 +452,31 @@ def watch_token_hash(token: str) -> str:
 
 def _open_watch_links(walk: Walk) -> None:
     """A private link per trusted contact, sent by email (a durable notification row)."""
-    from homesafe.notify.services import notification_enqueue
-
+    name = _requester_name(walk)
+    watches: list[WalkWatch] = []
+    messages: list[NotificationIn] = []
     for contact in TrustedContact.objects.filter(owner_id=walk.requester_id):
         token, digest = _watch_token()
-        WalkWatch.objects.create(id=uuid.uuid4(), walk=walk, contact=contact, token_hash=digest)
+        watches.append(WalkWatch(id=uuid.uuid4(), walk=walk, contact=contact, token_hash=digest))
         url = f"{settings.HOMESAFE_BASE_URL}/w/{token}/"
-        notification_enqueue(
-            key=f"walk:{walk.pk}:watch_link:{contact.pk}",
-            channel="email",
-            recipient=contact.email,
-            kind="walk_watch_link",
-            subject=_("Follow a walk home"),
-            body=_(
-                "%(name)s asked you to follow their walk home. Open this private link to "
-                "see it live until they arrive: %(url)s\n\nIf you are worried, call 111."
+        messages.append(
+            NotificationIn(
+                key=f"walk:{walk.pk}:watch_link:{contact.pk}",
+                channel="email",
+                recipient=contact.email,
+                kind="walk_watch_link",
+                subject=_("Follow a walk home"),
+                body=_(
+                    "%(name)s asked you to follow their walk home. Open this private link to "
+                    "see it live until they arrive: %(url)s\n\nIf you are worried, call 111."
+                )
+                % {"name": name, "url": url},
+                walk_id=walk.pk,
+                organisation_id=walk.organisation_id,
             )
-            % {"name": _requester_name(walk), "url": url},
-            walk_id=walk.pk,
-            organisation_id=walk.organisation_id,
         )
+    WalkWatch.objects.bulk_create(watches)
+    notification_enqueue_many(messages)
 
 
 def _requester_name(walk: Walk) -> str:
@@ -730,7 +746,7 @@ def _act_on_due_walks(
         walk.due_at, walk.due_kind = None, DueKind.NONE
         changes: dict[str, Any] = {}
         if kind == DueKind.WIDEN and walk.state == WalkState.SEARCHING:
-            _widen(walk, now)  # saves the walk and its next deadline itself
+            _widen(walk, rules[walk.organisation_id], now)  # saves the walk and its deadline
             continue
         if kind == DueKind.OVERDUE_PROMPT and walk.state == WalkState.ACTIVE:
             walk.overdue_prompted_at = now
@@ -762,18 +778,6 @@ def _act_on_due_walks(
     audit_append_many(audits)
 
 
-def _walk_audit(walk: Walk, action: str, *, data: dict[str, Any] | None = None) -> AuditIn:
-    """An audit entry for a change the deadline loop made to a walk."""
-    return AuditIn(
-        action=action,
-        object_type="walk",
-        object_id=walk.pk,
-        actor_kind="system",
-        organisation_id=walk.organisation_id,
-        data=data or {},
-    )
-
-
 def _walk_settings_of(organisation_ids: set[int]) -> dict[int, WalkSettings]:
     """Each organisation's walk settings with its on-call caseworker, in one query."""
     found = {
@@ -787,8 +791,7 @@ def _walk_settings_of(organisation_ids: set[int]) -> dict[int, WalkSettings]:
     return found
 
 
-def _widen(walk: Walk, now: dt.datetime) -> None:
-    rules = walk_settings(walk.organisation)
+def _widen(walk: Walk, rules: WalkSettings, now: dt.datetime) -> None:
     start = _point(walk.start)
     if walk.search_radius_m < rules.max_radius_m:
         walk.search_radius_m = min(rules.max_radius_m, walk.search_radius_m + rules.radius_step_m)
@@ -801,16 +804,14 @@ def _widen(walk: Walk, now: dt.datetime) -> None:
         # venues and the watched-walk option (the page reacts to this event).
         walk.no_volunteer_at = now
         fields.append("no_volunteer_at")
-        _alert_oncall_no_volunteer(walk)
+        _alert_oncall_no_volunteer(walk, rules)
         events.no_volunteer(walk)
     walk.save(update_fields=fields)
     _audit_walk(walk, "walk.widen", data={"radius_m": walk.search_radius_m, "offers": sent})
 
 
-def _alert_oncall_no_volunteer(walk: Walk) -> None:
-    from homesafe.notify.services import notification_enqueue
-
-    oncall = walk_settings(walk.organisation).oncall
+def _alert_oncall_no_volunteer(walk: Walk, rules: WalkSettings) -> None:
+    oncall = rules.oncall
     if oncall is None:
         return
     notification_enqueue(
@@ -820,7 +821,7 @@ def _alert_oncall_no_volunteer(walk: Walk) -> None:
         kind="oncall_no_volunteer",
         subject=_("No volunteer has accepted a walk request"),
         body=_("A walk request has had no volunteer for %(s)s seconds. Open homesafe to help.")
-        % {"s": walk_settings(walk.organisation).offer_timeout_s},
+        % {"s": rules.offer_timeout_s},
         walk_id=walk.pk,
         organisation_id=walk.organisation_id,
     )

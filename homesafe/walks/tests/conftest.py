@@ -3,14 +3,20 @@ around Courtenay Place."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.utils import timezone
+
+from homesafe.common import geo
 
 # The real-worker fixture of the notify tests, for the walk escalation tests here.
 from homesafe.notify.tests.test_worker import workers  # noqa: F401
+from homesafe.walks.models import DueKind, Walk, WalkKind, WalkState
 
 COURTENAY = (-41.2935, 174.7815)
 HOME = (-41.2990, 174.7760)  # a flat up Aro Valley way, ~800 m
@@ -95,3 +101,36 @@ def request_walk(world: WalkWorld, **overrides: Any) -> Any:
         **overrides,
     )
     return services.walk_request(user=world.member, organisation=world.org, data=data)
+
+
+def due_walks(
+    world: Any, count: int, *, kind: str = DueKind.ESCALATE, ago_s: float = 1
+) -> list[Walk]:
+    """Active watched walks whose next deadline (`kind`) passed `ago_s` seconds ago, the
+    oldest first."""
+    now = timezone.now()
+    start = geo.Point(*COURTENAY)
+    walks = []
+    for i in range(count):
+        walk = Walk(
+            id=uuid.uuid4(),
+            organisation=world.org,
+            requester=world.member,
+            kind=WalkKind.WATCHED,
+            state=WalkState.ACTIVE,
+            distance_m=900,
+            start={"lat": start.lat, "lng": start.lng},
+            destination={"lat": HOME[0], "lng": HOME[1]},
+            requester_last={"lat": -41.2950, "lng": 174.7790, "at": now.isoformat()},
+            pickup_cell=geo.cell_int(start, 10),
+            start_cell_r7=geo.cell_int(start, 7),
+            end_cell_r7=geo.cell_int(geo.Point(*HOME), 7),
+            started_at=now - dt.timedelta(minutes=40),
+            arrival_deadline=now - dt.timedelta(minutes=6),
+            overdue_prompted_at=now - dt.timedelta(minutes=6) if kind == DueKind.ESCALATE else None,
+            due_at=now - dt.timedelta(seconds=ago_s, milliseconds=count - i),
+            due_kind=kind,
+        )
+        walk.save(force_insert=True)  # one by one: encrypted fields are bound to each row
+        walks.append(walk)
+    return walks

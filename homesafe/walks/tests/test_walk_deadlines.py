@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -16,44 +15,10 @@ from django.utils import timezone
 
 from homesafe.audit.models import AuditEntry
 from homesafe.audit.services import audit_verify
-from homesafe.common import geo
 from homesafe.notify.models import Notification
 from homesafe.walks import services
-from homesafe.walks.models import DueKind, Walk, WalkKind, WalkState
-from homesafe.walks.tests.conftest import COURTENAY, HOME, request_walk
-
-
-def due_walks(
-    world: Any, count: int, *, kind: str = DueKind.ESCALATE, ago_s: float = 1
-) -> list[Walk]:
-    """Active watched walks whose next deadline (`kind`) passed `ago_s` seconds ago, the
-    oldest first."""
-    now = timezone.now()
-    start = geo.Point(*COURTENAY)
-    walks = []
-    for i in range(count):
-        walk = Walk(
-            id=uuid.uuid4(),
-            organisation=world.org,
-            requester=world.member,
-            kind=WalkKind.WATCHED,
-            state=WalkState.ACTIVE,
-            distance_m=900,
-            start={"lat": start.lat, "lng": start.lng},
-            destination={"lat": HOME[0], "lng": HOME[1]},
-            requester_last={"lat": -41.2950, "lng": 174.7790, "at": now.isoformat()},
-            pickup_cell=geo.cell_int(start, 10),
-            start_cell_r7=geo.cell_int(start, 7),
-            end_cell_r7=geo.cell_int(geo.Point(*HOME), 7),
-            started_at=now - dt.timedelta(minutes=40),
-            arrival_deadline=now - dt.timedelta(minutes=6),
-            overdue_prompted_at=now - dt.timedelta(minutes=6) if kind == DueKind.ESCALATE else None,
-            due_at=now - dt.timedelta(seconds=ago_s, milliseconds=count - i),
-            due_kind=kind,
-        )
-        walk.save(force_insert=True)  # one by one: encrypted fields are bound to each row
-        walks.append(walk)
-    return walks
+from homesafe.walks.models import DueKind, Walk, WalkState
+from homesafe.walks.tests.conftest import due_walks, request_walk
 
 
 def audited(action: str) -> Counter[str]:

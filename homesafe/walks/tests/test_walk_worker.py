@@ -4,54 +4,18 @@ twice, and keep alerting with Redis unreachable."""
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections import Counter
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
-from homesafe.common import geo
 from homesafe.notify.models import Notification
 from homesafe.notify.tests.test_worker import Workers, wait_for
 from homesafe.notify.transports import IDEMPOTENCY_HEADER
-from homesafe.walks.models import DueKind, Walk, WalkKind, WalkState
-from homesafe.walks.tests.conftest import COURTENAY, HOME
+from homesafe.walks.models import DueKind, Walk
+from homesafe.walks.tests.conftest import due_walks
 
 LOOPS = "walk-deadlines,notifications"
-
-
-def overdue_walks(world: Any, n: int) -> list[Walk]:
-    """n walks whose grace period has just run out (as if the requester never checked in)."""
-    now = timezone.now()
-    start = geo.Point(*COURTENAY)
-    walks = [
-        Walk(
-            id=uuid.uuid4(),
-            organisation=world.org,
-            requester=world.member,
-            kind=WalkKind.WATCHED,
-            state=WalkState.ACTIVE,
-            distance_m=900,
-            start={"lat": start.lat, "lng": start.lng},
-            destination={"lat": HOME[0], "lng": HOME[1]},
-            requester_last={"lat": -41.2950, "lng": 174.7790, "at": now.isoformat()},
-            pickup_cell=geo.cell_int(start, 10),
-            start_cell_r7=geo.cell_int(start, 7),
-            end_cell_r7=geo.cell_int(geo.Point(*HOME), 7),
-            started_at=now - dt.timedelta(minutes=40),
-            arrival_deadline=now - dt.timedelta(minutes=6),
-            overdue_prompted_at=now - dt.timedelta(minutes=6),
-            due_at=now - dt.timedelta(seconds=1),
-            due_kind=DueKind.ESCALATE,
-        )
-        for _ in range(n)
-    ]
-    # save() one by one: encrypted fields are bound to each row's key.
-    for walk in walks:
-        walk.save(force_insert=True)
-    return walks
 
 
 def expected_keys(walks: list[Walk], world: Any) -> set[str]:
@@ -75,7 +39,7 @@ def alerts_out() -> bool:
 def test_it_escalates_every_overdue_walk_after_the_worker_is_killed(
     workers: Workers, smtp_server: Any, world: Any
 ) -> None:
-    walks = overdue_walks(world, 100)
+    walks = due_walks(world, 100)
     smtp_server.delay = 0.02
     first = workers.start(loops=LOOPS)
     wait_for(lambda: len(smtp_server.messages) >= 30, "the first alerts")
@@ -109,7 +73,7 @@ def test_it_escalates_every_overdue_walk_after_the_worker_is_killed(
 def test_two_workers_escalate_and_alert_without_sending_twice(
     workers: Workers, smtp_server: Any, world: Any
 ) -> None:
-    walks = overdue_walks(world, 60)
+    walks = due_walks(world, 60)
     pair = [workers.start(loops=LOOPS), workers.start(loops=LOOPS)]
     wait_for(alerts_out, "every alert", timeout=60)
     for proc in pair:
