@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,13 @@ from django.utils import timezone
 from homesafe.audit.services import audit_append
 from homesafe.common.errors import NotFound
 from homesafe.evidence.models import DropBox, EvidenceItem, Source, Upload
-from homesafe.reports.access import access_report, case_organisation_ids, is_verified
+from homesafe.reports.access import (
+    access_report,
+    access_report_by_followup,
+    case_organisation_ids,
+    is_verified,
+    parse_id,
+)
 from homesafe.reports.models import Report
 
 # Session key the report form sets right after a report is submitted: the report's id (str),
@@ -72,17 +77,6 @@ def _session_report_id(session: Any, key: str, lifetime: float) -> str | None:
     return None
 
 
-def _report_by_id(report_id: object) -> Report:
-    try:
-        rid = uuid.UUID(str(report_id))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound()
-    report = Report.objects.filter(id=rid).select_related("organisation").first()
-    if report is None:
-        raise NotFound()
-    return report
-
-
 def access_upload_target(request: Any, target: dict[str, Any]) -> UploadTarget:
     """Resolve the protocol's "target" object for this request (session, user) or NotFound."""
     if not isinstance(target, dict):
@@ -96,12 +90,12 @@ def access_upload_target(request: Any, target: dict[str, Any]) -> UploadTarget:
         rid = _session_report_id(session, FOLLOWUP_SESSION_KEY, FOLLOWUP_SECONDS)
         if rid is None:
             raise NotFound()
-        return UploadTarget(report=_report_by_id(rid), source=Source.FOLLOWUP)
+        return UploadTarget(report=access_report_by_followup(rid), source=Source.FOLLOWUP)
     if target.get("submitted") is True:
         rid = _session_report_id(session, SUBMITTED_SESSION_KEY, SUBMITTED_SECONDS)
         if rid is None:
             raise NotFound()
-        return UploadTarget(report=_report_by_id(rid), source=Source.SUBMITTED)
+        return UploadTarget(report=access_report_by_followup(rid), source=Source.SUBMITTED)
     if target.get("report"):
         report = access_report(user, target["report"], purpose="evidence_upload")
         return UploadTarget(report=report, source=Source.STAFF, user=user)
@@ -163,10 +157,7 @@ def access_item(request: Any, item_id: object, *, purpose: str = "view") -> Evid
     """The item with this id if the caller may see it: verified staff of the report's
     organisation, or its reporter. Every such access is appended to the custody trail
     (`purpose`: view, download, viewing_copy, export, receipt)."""
-    try:
-        iid = uuid.UUID(str(item_id))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound()
+    iid = parse_id(item_id)
     item = (
         EvidenceItem.objects.filter(id=iid).select_related("report", "report__organisation").first()
     )
@@ -223,10 +214,7 @@ def record_custody(
 
 def access_dropbox(request: Any, dropbox_id: object) -> DropBox:
     """A drop box by id for staff who may work on its report (to close it, list it)."""
-    try:
-        did = uuid.UUID(str(dropbox_id))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound()
+    did = parse_id(dropbox_id)
     box = DropBox.objects.filter(id=did).select_related("report").first()
     if box is None:
         raise NotFound()

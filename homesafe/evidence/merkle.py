@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -53,6 +53,34 @@ def root(leaves: Sequence[bytes]) -> bytes:
         return leaves[0]
     k = _split(n)
     return node_hash(root(leaves[:k]), root(leaves[k:]))
+
+
+def prefix_roots(leaves: Sequence[bytes], sizes: Iterable[int]) -> dict[int, bytes]:
+    """MTH(D[n]) for each requested n <= len(leaves), in one pass over the leaves (a stack of
+    perfect subtrees) instead of a whole recomputation per size."""
+    wanted = sorted({n for n in sizes if 0 <= n <= len(leaves)})
+    roots: dict[int, bytes] = {}
+    if wanted and wanted[0] == 0:
+        roots[0] = root([])
+        wanted.pop(0)
+    stack: list[tuple[int, bytes]] = []  # (height, hash), heights strictly decreasing
+    pending = iter(wanted)
+    target = next(pending, None)
+    for count, leaf in enumerate(leaves, start=1):
+        if target is None:
+            break
+        height, node = 0, leaf
+        while stack and stack[-1][0] == height:
+            node = node_hash(stack.pop()[1], node)
+            height += 1
+        stack.append((height, node))
+        if count == target:
+            top = node
+            for _height, left in reversed(stack[:-1]):
+                top = node_hash(left, top)
+            roots[count] = top
+            target = next(pending, None)
+    return roots
 
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:

@@ -130,23 +130,24 @@ def viewing_copy_chunks(item: EvidenceItem) -> Iterator[bytes]:
     )
 
 
+def _custody_entry(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "at": e.created_at,
+        "action": e.action.removeprefix("evidence."),
+        "actor_kind": e.actor_kind,
+        "actor_id": e.actor_id,
+        "entry_hash": e.hash,
+    }
+
+
 def custody_trail(item: EvidenceItem) -> list[dict[str, Any]]:
     """Every custody entry of an item from the hash-chained audit log, oldest first:
     receipt, views, downloads, exports (who, when, what)."""
     entries = AuditEntry.objects.filter(object_type="evidence", object_id=str(item.pk)).order_by(
         "seq"
     )
-    return [
-        {
-            "seq": e.seq,
-            "at": e.created_at,
-            "action": e.action.removeprefix("evidence."),
-            "actor_kind": e.actor_kind,
-            "actor_id": e.actor_id,
-            "entry_hash": e.hash,
-        }
-        for e in entries
-    ]
+    return [_custody_entry(e) for e in entries]
 
 
 def report_evidence_summary(report: Report) -> list[dict[str, Any]]:
@@ -159,16 +160,7 @@ def report_evidence_summary(report: Report) -> list[dict[str, Any]]:
             object_type="evidence", object_id__in=list(trails)
         ).order_by("seq")
         for e in entries:
-            trails[e.object_id].append(
-                {
-                    "seq": e.seq,
-                    "at": e.created_at,
-                    "action": e.action.removeprefix("evidence."),
-                    "actor_kind": e.actor_kind,
-                    "actor_id": e.actor_id,
-                    "entry_hash": e.hash,
-                }
-            )
+            trails[e.object_id].append(_custody_entry(e))
     return [
         {
             "item": str(i.pk),

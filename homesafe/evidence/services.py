@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import logging
 import secrets
 import threading
 import unicodedata
@@ -48,8 +47,6 @@ from homesafe.evidence.models import (
     ViewingCopy,
 )
 from homesafe.reports.models import Report
-
-logger = logging.getLogger("homesafe.evidence")
 
 READ_BLOCK = 1024 * 1024
 
@@ -207,12 +204,7 @@ def _hasher_at(upload: Upload, offset: int) -> Any:
         return held[1].copy()
     digest = hashlib.sha256()
     if offset:
-        reader = storage.EncryptedReader(
-            storage.incoming_path(upload.storage_name),
-            key=_key(upload.data_key),
-            name=upload.storage_name,
-            size=upload.size,
-        )
+        reader = _incoming_reader(upload)
         try:
             remaining = offset
             while remaining:
@@ -241,6 +233,16 @@ def _forget_hasher(upload: Upload) -> None:
 
 def _key(sealed_b64: str) -> bytes:
     return base64.b64decode(sealed_b64)
+
+
+def _incoming_reader(upload: Upload) -> storage.EncryptedReader:
+    """The bytes received so far for an unfinished upload, decrypted as they are read."""
+    return storage.EncryptedReader(
+        storage.incoming_path(upload.storage_name),
+        key=_key(upload.data_key),
+        name=upload.storage_name,
+        size=upload.size,
+    )
 
 
 def upload_append(
@@ -409,12 +411,7 @@ def _type_by_mime(mime: str) -> sniff.FileType:
 
 def _whole_file_checks(upload: Upload, ftype: sniff.FileType) -> None:
     """Checks that need the complete file: image header size, hidden ZIP at the end."""
-    reader = storage.EncryptedReader(
-        storage.incoming_path(upload.storage_name),
-        key=_key(upload.data_key),
-        name=upload.storage_name,
-        size=upload.size,
-    )
+    reader = _incoming_reader(upload)
     try:
         tail_len = min(upload.size, 65536 + 22)
         reader.seek(upload.size - tail_len)
@@ -602,11 +599,14 @@ def log_verify(*, max_problems: int = 20) -> LogCheck:
         if len(problems) >= max_problems:
             return LogCheck(False, len(hashes), problems)
     public = signing.public_raw()
+    # One head per appended item: their roots come from a single pass over the leaves.
+    roots = merkle.prefix_roots(hashes, TreeHead.objects.values_list("tree_size", flat=True))
     for head in TreeHead.objects.order_by("tree_size").iterator(chunk_size=2000):
         if head.tree_size > len(hashes):
             problems.append(f"tree head {head.tree_size}: larger than the log")
             continue
-        if merkle.root(hashes[: head.tree_size]).hex() != head.root_hash:
+        top = roots.get(head.tree_size)
+        if top is None or top.hex() != head.root_hash:
             problems.append(f"tree head {head.tree_size}: root does not match the log")
         if not merkle.verify_head(head_json(head), public):
             problems.append(f"tree head {head.tree_size}: signature does not verify")
@@ -663,12 +663,6 @@ def _sweep_orphans() -> bool:
     return removed
 
 
-def media_failed_reason() -> str:
-    from homesafe.evidence.media import FAILED
-
-    return FAILED
-
-
 def handle_one_viewing_copy() -> bool:
     """Make one pending viewing copy (metadata stripped) and extract the metadata worth
     keeping into encrypted fields. True if there was an item to work on."""
@@ -678,7 +672,7 @@ def handle_one_viewing_copy() -> bool:
     # Three claims that never finished (the process died each time): stop trying.
     EvidenceItem.objects.filter(
         viewing_status=ViewingCopy.PENDING, viewing_attempts__gte=3, viewing_lease_until__lt=now
-    ).update(viewing_status=ViewingCopy.FAILED, viewing_reason=media_failed_reason())
+    ).update(viewing_status=ViewingCopy.FAILED, viewing_reason=media.FAILED)
     candidate = (
         EvidenceItem.objects.filter(viewing_status=ViewingCopy.PENDING, viewing_attempts__lt=3)
         .filter(Q(viewing_lease_until__isnull=True) | Q(viewing_lease_until__lt=now))

@@ -219,3 +219,14 @@ def test_the_merkle_code_matches_a_direct_computation() -> None:
                     second_root=root,
                     proof=proof,
                 )
+
+
+def test_prefix_roots_match_the_root_of_each_prefix() -> None:
+    leaves = [merkle.leaf_hash(i.to_bytes(2, "big")) for i in range(70)]
+    every = merkle.prefix_roots(leaves, range(71))
+    assert every == {n: merkle.root(leaves[:n]) for n in range(71)}
+    # Unordered, repeated and out-of-range sizes: only the sizes the leaves can answer.
+    assert merkle.prefix_roots(leaves, [64, 3, 3, 100, -1]) == {
+        3: merkle.root(leaves[:3]),
+        64: merkle.root(leaves[:64]),
+    }
